@@ -1,0 +1,77 @@
+//! Bytes across the boundary.
+//!
+//! In: `&[u8]` (any Uint8Array, Buffer included, with its offset; no copy). The
+//! facade turns strings into Buffers before the call, so there is one conversion path.
+//! Out: values are copied straight from sled's `IVec` into a V8-owned Buffer.
+//! External (Rust-owned) buffers would avoid the copy but are freed only by GC
+//! finalizers, which lets RSS balloon in tight loops (NAPI-NOTES.md).
+
+use std::ptr;
+
+use napi::bindgen_prelude::{ToNapiValue, TypeName};
+use napi::{sys, Error, Result, Status, ValueType};
+
+/// A value read from sled, returned to JS as a Buffer.
+pub struct Bytes(pub sled::IVec);
+
+/// An optional value: a Buffer, or `undefined` (not `null`) when absent.
+pub struct MaybeBytes(pub Option<sled::IVec>);
+
+fn create_buffer(env: sys::napi_env, data: &[u8]) -> Result<sys::napi_value> {
+    let mut value = ptr::null_mut();
+    let status = unsafe {
+        sys::napi_create_buffer_copy(
+            env,
+            data.len(),
+            data.as_ptr().cast(),
+            ptr::null_mut(),
+            &mut value,
+        )
+    };
+    if status != sys::Status::napi_ok {
+        return Err(Error::new(
+            Status::GenericFailure,
+            "could not allocate a Buffer",
+        ));
+    }
+    Ok(value)
+}
+
+fn undefined(env: sys::napi_env) -> Result<sys::napi_value> {
+    let mut value = ptr::null_mut();
+    unsafe { sys::napi_get_undefined(env, &mut value) };
+    Ok(value)
+}
+
+impl ToNapiValue for Bytes {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        create_buffer(env, &val.0)
+    }
+}
+
+impl TypeName for Bytes {
+    fn type_name() -> &'static str {
+        "Buffer"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl ToNapiValue for MaybeBytes {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        match val.0 {
+            Some(bytes) => create_buffer(env, &bytes),
+            None => undefined(env),
+        }
+    }
+}
+
+impl TypeName for MaybeBytes {
+    fn type_name() -> &'static str {
+        "Buffer | undefined"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Unknown
+    }
+}

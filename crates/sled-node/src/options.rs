@@ -1,0 +1,189 @@
+//! Open options: the napi object the facade passes (already validated there, with
+//! Node-style errors), its translation to `sled::Config`, and the comparison that
+//! decides `SLED_OPTIONS_CONFLICT` when a path that is already open is opened again.
+
+use napi::Result;
+use napi_derive::napi;
+
+use crate::error::{coded, Code};
+
+/// Options as the facade hands them over. Every field is optional; absent means
+/// "sled's default" on a first open and "whatever the open database has" later.
+#[napi(object)]
+#[derive(Clone, Debug, Default)]
+pub struct NativeOpenOptions {
+    /// Cache size in bytes (sled default 1 GiB, at least 256).
+    pub cache_capacity: Option<f64>,
+    /// `"lowSpace"` or `"highThroughput"` (accepted, but sled 0.34.7 never reads it).
+    pub mode: Option<String>,
+    /// Background flush interval in ms; `0` turns the background flush off.
+    pub flush_every_ms: Option<f64>,
+    pub temporary: Option<bool>,
+    pub create_new: Option<bool>,
+    pub compression: Option<bool>,
+    pub compression_factor: Option<i32>,
+    pub segment_size: Option<f64>,
+    pub idgen_persist_interval: Option<f64>,
+    pub print_profile_on_drop: Option<bool>,
+}
+
+/// The effective sled settings of an open database, kept to detect conflicts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings {
+    cache_capacity: u64,
+    mode: String,
+    flush_every_ms: Option<u64>,
+    temporary: bool,
+    compression: bool,
+    compression_factor: i32,
+    segment_size: usize,
+    idgen_persist_interval: u64,
+    print_profile_on_drop: bool,
+}
+
+impl Default for Settings {
+    /// sled 0.34.7's own defaults (config.rs).
+    fn default() -> Self {
+        Settings {
+            cache_capacity: 1024 * 1024 * 1024,
+            mode: "lowSpace".into(),
+            flush_every_ms: Some(500),
+            temporary: false,
+            compression: false,
+            compression_factor: 5,
+            segment_size: 512 * 1024,
+            idgen_persist_interval: 1_000_000,
+            print_profile_on_drop: false,
+        }
+    }
+}
+
+/// Converts a JS number to an integer, refusing what would wrap or truncate.
+fn integer(name: &str, value: f64, min: f64) -> Result<u64> {
+    if !value.is_finite() || value.fract() != 0.0 || value < min || value > 2f64.powi(53) {
+        return Err(coded(
+            Code::OutOfRange,
+            &[],
+            format!("The value of \"{name}\" is out of range. It must be an integer >= {min}. Received {value}"),
+        ));
+    }
+    Ok(value as u64)
+}
+
+impl Settings {
+    /// The settings a first open with `opts` would use.
+    pub fn from_options(opts: &NativeOpenOptions) -> Result<Settings> {
+        let mut s = Settings::default();
+        if let Some(v) = opts.cache_capacity {
+            // sled panics below 256; this check keeps the native layer panic-free
+            // even when called without the facade
+            s.cache_capacity = integer("cacheCapacity", v, 256.0)?;
+        }
+        if let Some(v) = &opts.mode {
+            if v != "lowSpace" && v != "highThroughput" {
+                return Err(coded(
+                    Code::InvalidArgValue,
+                    &[],
+                    format!("The property 'mode' must be 'lowSpace' or 'highThroughput'. Received {v:?}"),
+                ));
+            }
+            s.mode = v.clone();
+        }
+        if let Some(v) = opts.flush_every_ms {
+            let ms = integer("flushEveryMs", v, 0.0)?;
+            s.flush_every_ms = if ms == 0 { None } else { Some(ms) };
+        }
+        if let Some(v) = opts.temporary {
+            s.temporary = v;
+        }
+        if let Some(v) = opts.compression {
+            s.compression = v;
+        }
+        if let Some(v) = opts.compression_factor {
+            s.compression_factor = v;
+        }
+        if let Some(v) = opts.segment_size {
+            s.segment_size = integer("segmentSize", v, 256.0)? as usize;
+        }
+        if let Some(v) = opts.idgen_persist_interval {
+            s.idgen_persist_interval = integer("idgenPersistInterval", v, 1.0)?;
+        }
+        if let Some(v) = opts.print_profile_on_drop {
+            s.print_profile_on_drop = v;
+        }
+        Ok(s)
+    }
+
+    /// Names the options of `opts` that disagree with these (open) settings.
+    pub fn conflicts(&self, opts: &NativeOpenOptions) -> Result<Vec<&'static str>> {
+        let wanted = Settings::from_options(opts)?;
+        let mut out = Vec::new();
+        let mut check = |given: bool, same: bool, name: &'static str| {
+            if given && !same {
+                out.push(name);
+            }
+        };
+        check(
+            opts.cache_capacity.is_some(),
+            wanted.cache_capacity == self.cache_capacity,
+            "cacheCapacity",
+        );
+        check(opts.mode.is_some(), wanted.mode == self.mode, "mode");
+        check(
+            opts.flush_every_ms.is_some(),
+            wanted.flush_every_ms == self.flush_every_ms,
+            "flushEveryMs",
+        );
+        check(
+            opts.temporary.is_some(),
+            wanted.temporary == self.temporary,
+            "temporary",
+        );
+        check(
+            opts.compression.is_some(),
+            wanted.compression == self.compression,
+            "compression",
+        );
+        check(
+            opts.compression_factor.is_some(),
+            wanted.compression_factor == self.compression_factor,
+            "compression.factor",
+        );
+        check(
+            opts.segment_size.is_some(),
+            wanted.segment_size == self.segment_size,
+            "segmentSize",
+        );
+        check(
+            opts.idgen_persist_interval.is_some(),
+            wanted.idgen_persist_interval == self.idgen_persist_interval,
+            "idgenPersistInterval",
+        );
+        check(
+            opts.print_profile_on_drop.is_some(),
+            wanted.print_profile_on_drop == self.print_profile_on_drop,
+            "printProfileOnDrop",
+        );
+        Ok(out)
+    }
+
+    pub fn to_config(&self, path: &std::path::Path, create_new: bool) -> sled::Config {
+        let mode = if self.mode == "highThroughput" {
+            sled::Mode::HighThroughput
+        } else {
+            sled::Mode::LowSpace
+        };
+        sled::Config::new()
+            .path(path)
+            .cache_capacity(self.cache_capacity)
+            .mode(mode)
+            .flush_every_ms(self.flush_every_ms)
+            .temporary(self.temporary)
+            .create_new(create_new)
+            .use_compression(self.compression)
+            .compression_factor(self.compression_factor)
+            .segment_size(self.segment_size)
+            .idgen_persist_interval(self.idgen_persist_interval)
+            .print_profile_on_drop(self.print_profile_on_drop)
+    }
+}

@@ -1,0 +1,193 @@
+//! The process-wide registry: one shared `sled::Db` per canonical path, for every
+//! thread and worker of the process.
+//!
+//! sled takes an exclusive `flock` per path, so opening a path twice in one process
+//! would fail; instead every open of a path shares one [`Shared`], counted by
+//! handles. An entry is `Busy` while sled is opening or dropping the database:
+//! opens of that path wait on the condvar, so an open racing with the last close
+//! (in another worker) waits for the file lock to be released instead of failing
+//! with `SLED_LOCKED`.
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::sync::{Arc, LazyLock, Weak};
+
+use napi::Result;
+use parking_lot::{Condvar, Mutex};
+
+use crate::error::{coded, from_io, from_sled, Code};
+use crate::options::{NativeOpenOptions, Settings};
+use crate::slot::Slot;
+
+/// One open sled database, shared by every handle of its path.
+pub struct Shared {
+    pub db: sled::Db,
+    pub path: PathBuf,
+    /// The path as users see it in messages.
+    pub subject: String,
+    settings: Settings,
+    /// Every live tree slot of this database by tree name, across all handles
+    /// and threads, so `dropTree` can invalidate them all.
+    trees: Mutex<HashMap<Vec<u8>, Vec<Weak<Slot>>>>,
+}
+
+impl Shared {
+    pub fn register_tree(&self, name: &[u8], slot: &Arc<Slot>) {
+        let mut trees = self.trees.lock();
+        let list = trees.entry(name.to_vec()).or_default();
+        list.retain(|weak| weak.strong_count() > 0);
+        list.push(Arc::downgrade(slot));
+    }
+
+    /// Marks every live handle of tree `name` dropped; returns nothing, the
+    /// caller drops the tree in sled afterwards.
+    pub fn invalidate_tree(&self, name: &[u8]) {
+        let slots = self.trees.lock().remove(name).unwrap_or_default();
+        for slot in slots.iter().filter_map(Weak::upgrade) {
+            slot.mark_dropped();
+        }
+    }
+}
+
+enum Entry {
+    Open {
+        shared: Arc<Shared>,
+        handles: usize,
+    },
+    /// sled is opening or dropping this path right now.
+    Busy,
+}
+
+struct Registry {
+    entries: Mutex<HashMap<PathBuf, Entry>>,
+    changed: Condvar,
+}
+
+static REGISTRY: LazyLock<Registry> = LazyLock::new(|| Registry {
+    entries: Mutex::new(HashMap::new()),
+    changed: Condvar::new(),
+});
+
+/// Creates the directory and resolves symlinks and `..`, so that two spellings of
+/// one path share one registry entry.
+fn canonical(path: &str) -> Result<PathBuf> {
+    let io = |e: std::io::Error| from_io("open", &format!("{path:?}"), &e);
+    std::fs::create_dir_all(path).map_err(io)?;
+    std::fs::canonicalize(path).map_err(io)
+}
+
+/// Returns the shared database for `path`, opening it if no handle has it open.
+pub fn acquire(path: &str, opts: &NativeOpenOptions) -> Result<Arc<Shared>> {
+    let settings = Settings::from_options(opts)?;
+    let create_new = opts.create_new.unwrap_or(false);
+    let path = canonical(path)?;
+    let subject = path.display().to_string();
+    let mut entries = REGISTRY.entries.lock();
+    loop {
+        match entries.get_mut(&path) {
+            Some(Entry::Open { shared, handles }) => {
+                let mut conflicts = shared.settings.conflicts(opts)?;
+                if create_new {
+                    conflicts.insert(0, "createNew");
+                }
+                if !conflicts.is_empty() {
+                    return Err(coded(
+                        Code::OptionsConflict,
+                        &[],
+                        format!(
+                            "open on {subject}: the database is already open in this process \
+                             with different options ({})",
+                            conflicts.join(", ")
+                        ),
+                    ));
+                }
+                *handles += 1;
+                return Ok(shared.clone());
+            }
+            Some(Entry::Busy) => REGISTRY.changed.wait(&mut entries),
+            None => break,
+        }
+    }
+    entries.insert(path.clone(), Entry::Busy);
+    drop(entries);
+
+    // sled may take long (recovery); the registry lock is not held meanwhile
+    let opened = catch_unwind(AssertUnwindSafe(|| {
+        settings.to_config(&path, create_new).open()
+    }));
+    let mut entries = REGISTRY.entries.lock();
+    let result = match opened {
+        Ok(Ok(db)) => {
+            let shared = Arc::new(Shared {
+                db,
+                path: path.clone(),
+                subject,
+                settings,
+                trees: Mutex::new(HashMap::new()),
+            });
+            entries.insert(
+                path,
+                Entry::Open {
+                    shared: shared.clone(),
+                    handles: 1,
+                },
+            );
+            Ok(shared)
+        }
+        Ok(Err(e)) => {
+            entries.remove(&path);
+            Err(from_sled("open", &subject, e))
+        }
+        Err(_) => {
+            entries.remove(&path);
+            Err(coded(
+                Code::Panic,
+                &[],
+                format!("open on {subject}: sled panicked while opening"),
+            ))
+        }
+    };
+    REGISTRY.changed.notify_all();
+    result
+}
+
+/// Gives back one handle's reference. The last one drops sled's `Db` here, on the
+/// calling thread, so the file lock is free (and a temporary database deleted)
+/// before this returns.
+pub fn release(shared: Arc<Shared>) {
+    let path = shared.path.clone();
+    let mut entries = REGISTRY.entries.lock();
+    let last = match entries.get_mut(&path) {
+        Some(Entry::Open { handles, .. }) => {
+            *handles -= 1;
+            *handles == 0
+        }
+        _ => false,
+    };
+    if !last {
+        return;
+    }
+    let Some(Entry::Open { shared: owned, .. }) = entries.insert(path.clone(), Entry::Busy) else {
+        return;
+    };
+    drop(entries);
+    drop(owned);
+    // sled's Drop flushes and joins its flusher thread; its final fsync unwraps, so a
+    // failing disk would panic here: contain it, the lock is released either way
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(shared)));
+    REGISTRY.entries.lock().remove(&path);
+    REGISTRY.changed.notify_all();
+}
+
+/// Flushes every open database of the process; used when a JS environment ends.
+pub fn flush_all() {
+    // flushed under the registry lock, without cloning: a clone held here could
+    // outlive a concurrent last `release` and keep the file lock after `close()`
+    let entries = REGISTRY.entries.lock();
+    for entry in entries.values() {
+        if let Entry::Open { shared, .. } = entry {
+            let _ = catch_unwind(AssertUnwindSafe(|| shared.db.flush()));
+        }
+    }
+}

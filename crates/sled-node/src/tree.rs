@@ -1,0 +1,191 @@
+//! `NativeTree`: the key/value operations of one tree (the default tree of a Db
+//! or a named one). All of them go through the tree's [`Slot`], which reports
+//! `SLED_CLOSED` / `SLED_COLLECTION_NOT_FOUND` once the handle was closed or the tree
+//! dropped, and through [`guard`], which catches panics and transaction misuse.
+
+use std::sync::Arc;
+
+use napi::bindgen_prelude::{AsyncTask, ObjectFinalize};
+use napi::{Env, Result};
+use napi_derive::napi;
+
+use crate::boundary::guard;
+use crate::bytes::MaybeBytes;
+use crate::slot::{Child, Slot};
+use crate::tasks::{FlushTask, TreeOp, TreeOpTask};
+
+#[napi(custom_finalize)]
+pub struct NativeTree {
+    slot: Arc<Slot>,
+}
+
+/// The outcome of `compareAndSwap`: `ok`, or the current value and the proposal
+/// that was not stored.
+#[napi(object, object_from_js = false)]
+pub struct CasResult {
+    pub ok: bool,
+    #[napi(ts_type = "Buffer | undefined")]
+    pub current: MaybeBytes,
+    #[napi(ts_type = "Buffer | undefined")]
+    pub proposed: MaybeBytes,
+}
+
+impl NativeTree {
+    pub fn new(slot: Arc<Slot>) -> NativeTree {
+        NativeTree { slot }
+    }
+
+    fn run<T>(&self, op: &str, f: impl FnOnce(&sled::Tree) -> sled::Result<T>) -> Result<T> {
+        guard(op, || self.slot.with(op, f))
+    }
+}
+
+#[napi]
+impl NativeTree {
+    /// The tree's name (`__sled__default` for the default tree).
+    #[napi(ts_return_type = "Buffer")]
+    pub fn name(&self) -> Result<crate::bytes::Bytes> {
+        self.run("name", |tree| Ok(crate::bytes::Bytes(tree.name())))
+    }
+
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        !self.slot.is_open()
+    }
+
+    #[napi(ts_return_type = "Buffer | undefined")]
+    pub fn get(&self, key: &[u8]) -> Result<MaybeBytes> {
+        self.run("get", |tree| tree.get(key)).map(MaybeBytes)
+    }
+
+    /// Looks up every key in one call.
+    #[napi(ts_return_type = "Array<Buffer | undefined>")]
+    pub fn get_many(&self, keys: Vec<&[u8]>) -> Result<Vec<MaybeBytes>> {
+        self.run("getMany", |tree| {
+            keys.iter()
+                .map(|key| tree.get(key).map(MaybeBytes))
+                .collect()
+        })
+    }
+
+    /// Stores `value` under `key`; returns the previous value.
+    #[napi(ts_return_type = "Buffer | undefined")]
+    pub fn insert(&self, key: &[u8], value: &[u8]) -> Result<MaybeBytes> {
+        self.run("insert", |tree| tree.insert(key, value))
+            .map(MaybeBytes)
+    }
+
+    /// Deletes `key`; returns the removed value.
+    #[napi(ts_return_type = "Buffer | undefined")]
+    pub fn remove(&self, key: &[u8]) -> Result<MaybeBytes> {
+        self.run("remove", |tree| tree.remove(key)).map(MaybeBytes)
+    }
+
+    #[napi]
+    pub fn contains_key(&self, key: &[u8]) -> Result<bool> {
+        self.run("containsKey", |tree| tree.contains_key(key))
+    }
+
+    /// Atomically replaces `expected` (absent when undefined) by `proposed`
+    /// (delete when undefined).
+    #[napi]
+    pub fn compare_and_swap(
+        &self,
+        key: &[u8],
+        expected: Option<&[u8]>,
+        proposed: Option<&[u8]>,
+    ) -> Result<CasResult> {
+        let outcome = self.run("compareAndSwap", |tree| {
+            tree.compare_and_swap(key, expected, proposed)
+        })?;
+        Ok(match outcome {
+            Ok(()) => CasResult {
+                ok: true,
+                current: MaybeBytes(None),
+                proposed: MaybeBytes(None),
+            },
+            Err(conflict) => CasResult {
+                ok: false,
+                current: MaybeBytes(conflict.current),
+                proposed: MaybeBytes(conflict.proposed),
+            },
+        })
+    }
+
+    /// Number of entries (sled scans the whole tree).
+    #[napi]
+    pub fn len(&self) -> Result<u32> {
+        self.run("len", |tree| Ok(tree.len() as u32))
+    }
+
+    #[napi]
+    pub fn is_empty(&self) -> Result<bool> {
+        self.run("isEmpty", |tree| Ok(tree.is_empty()))
+    }
+
+    /// Removes every entry (not atomic, as in sled).
+    #[napi]
+    pub fn clear(&self) -> Result<()> {
+        self.run("clear", |tree| tree.clear())
+    }
+
+    /// CRC32 of this tree's keys and values.
+    #[napi]
+    pub fn checksum(&self) -> Result<u32> {
+        self.run("checksum", |tree| tree.checksum())
+    }
+
+    /// Writes dirty buffers to disk; returns the number of bytes flushed.
+    #[napi]
+    pub fn flush(&self) -> Result<f64> {
+        self.run("flush", |tree| tree.flush()).map(|n| n as f64)
+    }
+
+    #[napi(ts_return_type = "Promise<number>")]
+    pub fn flush_async(&self) -> Result<AsyncTask<FlushTask>> {
+        guard("flushAsync", || {
+            Ok(AsyncTask::new(FlushTask {
+                slot: self.slot.clone(),
+            }))
+        })
+    }
+
+    #[napi(ts_return_type = "Promise<Buffer | undefined>")]
+    pub fn get_async(&self, key: &[u8]) -> Result<AsyncTask<TreeOpTask>> {
+        self.task("getAsync", TreeOp::Get(key.to_vec()))
+    }
+
+    #[napi(ts_return_type = "Promise<Buffer | undefined>")]
+    pub fn insert_async(&self, key: &[u8], value: &[u8]) -> Result<AsyncTask<TreeOpTask>> {
+        self.task("insertAsync", TreeOp::Insert(key.to_vec(), value.to_vec()))
+    }
+
+    #[napi(ts_return_type = "Promise<Buffer | undefined>")]
+    pub fn remove_async(&self, key: &[u8]) -> Result<AsyncTask<TreeOpTask>> {
+        self.task("removeAsync", TreeOp::Remove(key.to_vec()))
+    }
+}
+
+impl NativeTree {
+    /// Starts an async op; a closed handle rejects at once rather than on the pool.
+    fn task(&self, op: &str, tree_op: TreeOp) -> Result<AsyncTask<TreeOpTask>> {
+        guard(op, || {
+            self.slot.with_tree(op, |_| Ok(()))?;
+            Ok(AsyncTask::new(TreeOpTask {
+                slot: self.slot.clone(),
+                op: tree_op,
+            }))
+        })
+    }
+}
+
+impl ObjectFinalize for NativeTree {
+    fn finalize(self, _env: Env) -> Result<()> {
+        // drops this handle's sled clone; other handles of the tree are unaffected
+        // because each `openTree` call has its own slot
+        if Arc::strong_count(&self.slot) == 1 {
+            self.slot.close();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,17 @@
+// sled-node: the public entry point (CommonJS; the ESM entry src/esm.mts re-exports
+// this module, so both share one copy and one set of error classes).
+
+export { type Bytes, type Mode, type SledOptions } from './src/args.js'
+export { Db, type Encoding, type EncodingOptions, open, openAsync, type OpenOptions } from './src/db.js'
+export {
+  SledClosedError,
+  SledCollectionNotFoundError,
+  SledCorruptionError,
+  SledError,
+  SledIoError,
+  SledLockedError,
+  SledPanicError,
+  SledReportableBugError,
+  SledUnsupportedError,
+} from './src/errors.js'
+export { type CompareAndSwapResult, Tree, type UpdateFn } from './src/tree.js'

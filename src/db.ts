@@ -1,0 +1,146 @@
+// Db: a handle on an open database (its default tree plus database-wide methods),
+// and open()/openAsync(). Each Db owns one native handle; several Db objects of one
+// path share one sled database through the native registry.
+
+import { Buffer } from 'node:buffer'
+import { type Bytes, nativeOptions, requireObject, requirePath, type SledOptions, toBytes } from './args.js'
+import { argError, SledUnsupportedError } from './errors.js'
+import { type NativeDb, openNative, openNativeAsync } from './native.js'
+import { rejectOnThrow } from './reject.js'
+import { CONSTRUCT } from './token.js'
+import { Tree } from './tree.js'
+
+/** Encodings arrive with the encodings issue; only raw bytes are supported today. */
+export type Encoding = 'buffer'
+
+export interface EncodingOptions {
+  keyEncoding?: Encoding
+  valueEncoding?: Encoding
+}
+
+export interface OpenOptions extends SledOptions, EncodingOptions {}
+
+const ENCODING_KEYS = ['keyEncoding', 'valueEncoding'] as const
+
+function checkEncodings(opts: Record<string, unknown> | undefined): void {
+  for (const key of ENCODING_KEYS) {
+    const value = opts?.[key]
+    if (value !== undefined && value !== 'buffer') {
+      throw new SledUnsupportedError(`${key} ${JSON.stringify(value)} is not supported yet; only 'buffer' is`)
+    }
+  }
+}
+
+export class Db<K = Buffer, V = Buffer> extends Tree<K, V> {
+  readonly #db: NativeDb
+
+  /** @internal use `open()` or `openAsync()` */
+  constructor(token: symbol, native: NativeDb) {
+    if (token !== CONSTRUCT) throw argError('ERR_ILLEGAL_CONSTRUCTOR', 'Illegal constructor: use open() or openAsync()')
+    super(token, native.defaultTree(), undefined)
+    this.#db = native
+  }
+
+  static #of(self: unknown): NativeDb {
+    if (typeof self !== 'object' || self === null || !(#db in self)) {
+      throw argError('ERR_INVALID_THIS', 'Value of "this" must be of type Db')
+    }
+    return (self as Db<unknown, unknown>).#db
+  }
+
+  /** The canonical (absolute, symlink-free) path of the database directory. */
+  get path(): string {
+    return Db.#of(this).path
+  }
+
+  override get closed(): boolean {
+    return Db.#of(this).closed
+  }
+
+  /** Whether sled recovered existing data when this process first opened the path. */
+  get wasRecovered(): boolean {
+    return Db.#of(this).wasRecovered
+  }
+
+  /** Opens (creating if needed) the tree `name`; it lives as long as this handle. */
+  openTree<K2 = Buffer, V2 = Buffer>(name: string | Uint8Array, opts?: EncodingOptions): Tree<K2, V2> {
+    const native = Db.#of(this)
+    const nameBytes = toBytes(name, 'name')
+    checkEncodings(requireObject(opts, 'opts'))
+    return new Tree<K2, V2>(CONSTRUCT, native.openTree(nameBytes), this)
+  }
+
+  /**
+   * Deletes the tree `name` and its data; every live handle of it, in every thread,
+   * then throws SledCollectionNotFoundError. Returns false if there was no such tree.
+   */
+  dropTree(name: string | Uint8Array): boolean {
+    return Db.#of(this).dropTree(toBytes(name, 'name'))
+  }
+
+  /** The names of every tree, including sled's default tree `__sled__default`. */
+  treeNames(): Buffer[] {
+    return Db.#of(this).treeNames()
+  }
+
+  /** A monotonic id, unique across restarts. */
+  generateId(): bigint {
+    return Db.#of(this).generateId()
+  }
+
+  /** Bytes used on disk by the database's files. */
+  sizeOnDisk(): number {
+    return Db.#of(this).sizeOnDisk()
+  }
+
+  /** CRC32 over every tree of the database (sled's Db::checksum). */
+  override checksum(): number {
+    return Db.#of(this).checksum()
+  }
+
+  /**
+   * Flushes, closes every tree (and later iterator and subscriber) made from this
+   * handle, and releases its share of the database: when it was the last handle of
+   * the path, sled's lock is released (and a temporary database deleted) before
+   * this returns. Idempotent.
+   */
+  close(): void {
+    Db.#of(this).close()
+  }
+
+  /** `close` with the flush and release on the libuv pool; the handle is closed at once. */
+  closeAsync(): Promise<void> {
+    return rejectOnThrow(() => Db.#of(this).closeAsync())
+  }
+
+  [Symbol.dispose](): void {
+    this.close()
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.closeAsync()
+  }
+}
+
+/**
+ * Opens the database at `path`, creating it if needed. Opening a path this process
+ * already has open (in any thread) returns a new handle on the same database.
+ */
+export function open<K = Buffer, V = Buffer>(path: string, options?: OpenOptions): Db<K, V> {
+  const target = requirePath(path)
+  const opts = requireObject(options, 'options')
+  checkEncodings(opts)
+  return new Db<K, V>(CONSTRUCT, openNative(target, nativeOptions(opts, ENCODING_KEYS)))
+}
+
+/** `open` with sled's recovery on the libuv pool. Argument errors reject. */
+export function openAsync<K = Buffer, V = Buffer>(path: string, options?: OpenOptions): Promise<Db<K, V>> {
+  return rejectOnThrow(async () => {
+    const target = requirePath(path)
+    const opts = requireObject(options, 'options')
+    checkEncodings(opts)
+    return new Db<K, V>(CONSTRUCT, await openNativeAsync(target, nativeOptions(opts, ENCODING_KEYS)))
+  })
+}
+
+export type { Bytes }

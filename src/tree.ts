@@ -1,0 +1,166 @@
+// Tree: the key/value operations shared by a Db (its default tree) and the trees
+// it opens. Every method validates its arguments here and calls one native method;
+// native errors arrive already translated (src/native.ts).
+
+import { Buffer } from 'node:buffer'
+import {
+  type Bytes,
+  requireArgs,
+  requireArray,
+  requireFunction,
+  toBytes,
+  toOptionalBytes,
+} from './args.js'
+import { argError } from './errors.js'
+import type { NativeTree } from './native.js'
+import { rejectOnThrow } from './reject.js'
+import { CONSTRUCT } from './token.js'
+
+/** The result of `compareAndSwap`. */
+export type CompareAndSwapResult<V> = { ok: true } | { ok: false; current: V | undefined; proposed: V | undefined }
+
+/** Maps a stored value to its replacement; `undefined` in means absent, out means delete. */
+export type UpdateFn<V> = (old: V | undefined) => V | Bytes | undefined
+
+export class Tree<K = Buffer, V = Buffer> {
+  readonly #native: NativeTree
+  // keeps the Db alive while one of its trees is reachable: the Db's finalizer
+  // closes every tree it created
+  readonly #owner: object | undefined
+  /** The tree's name, as UTF-8 text (`__sled__default` for a Db's default tree). */
+  readonly name: string
+
+  /** @internal use `open()` or `db.openTree()` */
+  constructor(token: symbol, native: NativeTree, owner: object | undefined) {
+    if (token !== CONSTRUCT) throw argError('ERR_ILLEGAL_CONSTRUCTOR', 'Illegal constructor: use open() or db.openTree()')
+    this.#native = native
+    this.#owner = owner
+    this.name = native.name().toString('utf8')
+  }
+
+  /** The native tree behind `self`, or ERR_INVALID_THIS when called on something else. */
+  static #of(self: unknown): NativeTree {
+    if (typeof self !== 'object' || self === null || !(#native in self)) {
+      throw argError('ERR_INVALID_THIS', 'Value of "this" must be of type Tree')
+    }
+    return (self as Tree<unknown, unknown>).#native
+  }
+
+  /** Whether this tree's handle is closed (its Db closed, or the tree dropped). */
+  get closed(): boolean {
+    return Tree.#of(this).closed
+  }
+
+  get(key: K | Bytes): V | undefined {
+    return Tree.#of(this).get(toBytes(key, 'key')) as V | undefined
+  }
+
+  getMany(keys: (K | Bytes)[]): (V | undefined)[] {
+    const native = Tree.#of(this)
+    const list = requireArray(keys, 'keys').map((key, i) => toBytes(key, `keys[${i}]`))
+    return native.getMany(list) as (V | undefined)[]
+  }
+
+  /** Stores `value` under `key`; returns the previous value. */
+  insert(key: K | Bytes, value: V | Bytes): V | undefined {
+    return Tree.#of(this).insert(toBytes(key, 'key'), toBytes(value, 'value')) as V | undefined
+  }
+
+  /** Deletes `key`; returns the removed value. */
+  remove(key: K | Bytes): V | undefined {
+    return Tree.#of(this).remove(toBytes(key, 'key')) as V | undefined
+  }
+
+  containsKey(key: K | Bytes): boolean {
+    return Tree.#of(this).containsKey(toBytes(key, 'key'))
+  }
+
+  /**
+   * Atomically sets `key` to `proposed` if it currently holds `expected`.
+   * `undefined` means absent (as `expected`) or delete (as `proposed`); all three
+   * arguments are required so a forgotten one never deletes a key.
+   */
+  compareAndSwap(key: K | Bytes, expected: V | Bytes | undefined, proposed: V | Bytes | undefined): CompareAndSwapResult<V> {
+    const native = Tree.#of(this)
+    requireArgs(arguments.length, 3, ['key', 'expected', 'proposed'])
+    const result = native.compareAndSwap(
+      toBytes(key, 'key'),
+      toOptionalBytes(expected, 'expected'),
+      toOptionalBytes(proposed, 'proposed'),
+    )
+    if (result.ok) return { ok: true }
+    return { ok: false, current: result.current as V | undefined, proposed: result.proposed as V | undefined }
+  }
+
+  /**
+   * Replaces the value with `fn(old)` atomically (a get / compare-and-swap loop, as
+   * sled's own update_and_fetch) and returns the new value. `fn` may run more than
+   * once and must be pure; if it throws, nothing changes.
+   */
+  updateAndFetch(key: K | Bytes, fn: UpdateFn<V>): V | undefined {
+    return this.#update(key, fn)[1]
+  }
+
+  /** Like `updateAndFetch`, but returns the value before the update. */
+  fetchAndUpdate(key: K | Bytes, fn: UpdateFn<V>): V | undefined {
+    return this.#update(key, fn)[0]
+  }
+
+  #update(key: K | Bytes, fn: UpdateFn<V>): [V | undefined, V | undefined] {
+    const native = Tree.#of(this)
+    const k = toBytes(key, 'key')
+    const update = requireFunction<UpdateFn<V>>(fn, 'fn')
+    let current = native.get(k)
+    for (;;) {
+      // fn gets a copy: if it mutated the buffer we compare against, the swap could never succeed
+      const next = toOptionalBytes(update((current && Buffer.from(current)) as V | undefined), 'the value returned by fn')
+      const result = native.compareAndSwap(k, current, next)
+      if (result.ok) return [current as V | undefined, (next && Buffer.from(next)) as V | undefined]
+      current = result.current
+    }
+  }
+
+  /** Number of entries; sled counts by scanning the whole tree. */
+  len(): number {
+    return Tree.#of(this).len()
+  }
+
+  isEmpty(): boolean {
+    return Tree.#of(this).isEmpty()
+  }
+
+  /** Removes every entry. Not atomic: a concurrent writer may see it half done. */
+  clear(): void {
+    Tree.#of(this).clear()
+  }
+
+  /** CRC32 over this tree's keys and values. */
+  checksum(): number {
+    return Tree.#of(this).checksum()
+  }
+
+  /** Writes everything buffered to disk; returns the number of bytes flushed. */
+  flush(): number {
+    return Tree.#of(this).flush()
+  }
+
+  /** `flush` on the libuv pool. */
+  flushAsync(): Promise<number> {
+    return rejectOnThrow(() => Tree.#of(this).flushAsync())
+  }
+
+  /** `get` on the libuv pool. */
+  getAsync(key: K | Bytes): Promise<V | undefined> {
+    return rejectOnThrow(() => Tree.#of(this).getAsync(toBytes(key, 'key')) as Promise<V | undefined>)
+  }
+
+  /** `insert` on the libuv pool. */
+  insertAsync(key: K | Bytes, value: V | Bytes): Promise<V | undefined> {
+    return rejectOnThrow(() => Tree.#of(this).insertAsync(toBytes(key, 'key'), toBytes(value, 'value')) as Promise<V | undefined>)
+  }
+
+  /** `remove` on the libuv pool. */
+  removeAsync(key: K | Bytes): Promise<V | undefined> {
+    return rejectOnThrow(() => Tree.#of(this).removeAsync(toBytes(key, 'key')) as Promise<V | undefined>)
+  }
+}
