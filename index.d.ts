@@ -39,6 +39,15 @@ export declare class NativeDb {
   closeAsync(): Promise<void>
 }
 
+export declare class NativeIter {
+  /** The next chunk of entries, or null at the end. */
+  nextChunk(): Buffer | null
+  /** `nextChunk` on the libuv pool. */
+  nextChunkAsync(): Promise<Buffer | null>
+  /** Frees sled's iterator now; later fetches throw SLED_CLOSED. */
+  close(): void
+}
+
 export declare class NativeTree {
   /** The tree's name (`__sled__default` for the default tree). */
   name(): Buffer
@@ -69,6 +78,20 @@ export declare class NativeTree {
   getAsync(key: Uint8Array): Promise<Buffer | undefined>
   insertAsync(key: Uint8Array, value: Uint8Array): Promise<Buffer | undefined>
   removeAsync(key: Uint8Array): Promise<Buffer | undefined>
+  /** Iterates the entries within the spec's bounds, in chunks. */
+  range(spec: RangeSpec): NativeIter
+  /** Iterates the entries whose key starts with `prefix` (all of them for an empty prefix). */
+  scanPrefix(prefix: Uint8Array, reverse: boolean, limit?: number | undefined | null): NativeIter
+  first(): [Buffer, Buffer] | undefined
+  last(): [Buffer, Buffer] | undefined
+  /** The entry with the greatest key below `key`. */
+  getLt(key: Uint8Array): [Buffer, Buffer] | undefined
+  /** The entry with the smallest key above `key`. */
+  getGt(key: Uint8Array): [Buffer, Buffer] | undefined
+  /** Removes and returns the entry with the smallest key. */
+  popMin(): [Buffer, Buffer] | undefined
+  /** Removes and returns the entry with the greatest key. */
+  popMax(): [Buffer, Buffer] | undefined
 }
 
 /**
@@ -115,3 +138,14 @@ export declare function open(path: string, options?: NativeOpenOptions | undefin
 
 /** `open` with sled's recovery on the libuv pool. */
 export declare function openAsync(path: string, options?: NativeOpenOptions | undefined | null): Promise<NativeDb>
+
+/** Bounds of a range read, as the facade normalised them. */
+export interface RangeSpec {
+  lower?: Uint8Array
+  lowerInclusive: boolean
+  upper?: Uint8Array
+  upperInclusive: boolean
+  reverse: boolean
+  /** Maximum number of entries; absent means all. */
+  limit?: number
+}

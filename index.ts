@@ -14,4 +14,6 @@ export {
   SledReportableBugError,
   SledUnsupportedError,
 } from './src/errors.js'
+export { type Entry, EntryIterator } from './src/iterator.js'
+export { type RangeOptions, type ScanOptions } from './src/range-options.js'
 export { type CompareAndSwapResult, Tree, type UpdateFn } from './src/tree.js'

@@ -5,6 +5,7 @@
 import { Buffer } from 'node:buffer'
 import { type Bytes, nativeOptions, requireObject, requirePath, type SledOptions, toBytes } from './args.js'
 import { argError, SledUnsupportedError } from './errors.js'
+import type { Life } from './iterator.js'
 import { type NativeDb, openNative, openNativeAsync } from './native.js'
 import { rejectOnThrow } from './reject.js'
 import { CONSTRUCT } from './token.js'
@@ -33,12 +34,14 @@ function checkEncodings(opts: Record<string, unknown> | undefined): void {
 
 export class Db<K = Buffer, V = Buffer> extends Tree<K, V> {
   readonly #db: NativeDb
+  readonly #life: Life
 
   /** @internal use `open()` or `openAsync()` */
-  constructor(token: symbol, native: NativeDb) {
+  constructor(token: symbol, native: NativeDb, life: Life = { closed: false }) {
     if (token !== CONSTRUCT) throw argError('ERR_ILLEGAL_CONSTRUCTOR', 'Illegal constructor: use open() or openAsync()')
-    super(token, native.defaultTree(), undefined)
+    super(token, native.defaultTree(), undefined, life)
     this.#db = native
+    this.#life = life
   }
 
   static #of(self: unknown): NativeDb {
@@ -67,7 +70,7 @@ export class Db<K = Buffer, V = Buffer> extends Tree<K, V> {
     const native = Db.#of(this)
     const nameBytes = toBytes(name, 'name')
     checkEncodings(requireObject(opts, 'opts'))
-    return new Tree<K2, V2>(CONSTRUCT, native.openTree(nameBytes), this)
+    return new Tree<K2, V2>(CONSTRUCT, native.openTree(nameBytes), this, this.#life)
   }
 
   /**
@@ -105,12 +108,18 @@ export class Db<K = Buffer, V = Buffer> extends Tree<K, V> {
    * this returns. Idempotent.
    */
   close(): void {
-    Db.#of(this).close()
+    const native = Db.#of(this)
+    this.#life.closed = true
+    native.close()
   }
 
   /** `close` with the flush and release on the libuv pool; the handle is closed at once. */
   closeAsync(): Promise<void> {
-    return rejectOnThrow(() => Db.#of(this).closeAsync())
+    return rejectOnThrow(() => {
+      const native = Db.#of(this)
+      this.#life.closed = true
+      return native.closeAsync()
+    })
   }
 
   [Symbol.dispose](): void {

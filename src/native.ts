@@ -51,10 +51,13 @@ function wrapClass(cls: { prototype: object }): void {
 
 wrapClass(addon.NativeDb)
 wrapClass(addon.NativeTree)
+wrapClass(addon.NativeIter)
 
 export type NativeDb = Native.NativeDb
 export type NativeTree = Native.NativeTree
 export type NativeOpenOptions = Native.NativeOpenOptions
+export type NativeIter = Native.NativeIter
+export type RangeSpec = Native.RangeSpec
 
 export const openNative = wrap('open', addon.open as AnyMethod) as typeof Native.open
 export const openNativeAsync = wrap('openAsync', addon.openAsync as AnyMethod) as typeof Native.openAsync

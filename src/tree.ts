@@ -12,7 +12,9 @@ import {
   toOptionalBytes,
 } from './args.js'
 import { argError } from './errors.js'
+import { type Entry, EntryIterator, type Life } from './iterator.js'
 import type { NativeTree } from './native.js'
+import { type RangeOptions, rangeSpec, type ScanOptions, scanOptions } from './range-options.js'
 import { rejectOnThrow } from './reject.js'
 import { CONSTRUCT } from './token.js'
 
@@ -27,14 +29,16 @@ export class Tree<K = Buffer, V = Buffer> {
   // keeps the Db alive while one of its trees is reachable: the Db's finalizer
   // closes every tree it created
   readonly #owner: object | undefined
+  readonly #life: Life
   /** The tree's name, as UTF-8 text (`__sled__default` for a Db's default tree). */
   readonly name: string
 
   /** @internal use `open()` or `db.openTree()` */
-  constructor(token: symbol, native: NativeTree, owner: object | undefined) {
+  constructor(token: symbol, native: NativeTree, owner: object | undefined, life: Life) {
     if (token !== CONSTRUCT) throw argError('ERR_ILLEGAL_CONSTRUCTOR', 'Illegal constructor: use open() or db.openTree()')
     this.#native = native
     this.#owner = owner
+    this.#life = life
     this.name = native.name().toString('utf8')
   }
 
@@ -162,5 +166,55 @@ export class Tree<K = Buffer, V = Buffer> {
   /** `remove` on the libuv pool. */
   removeAsync(key: K | Bytes): Promise<V | undefined> {
     return rejectOnThrow(() => Tree.#of(this).removeAsync(toBytes(key, 'key')) as Promise<V | undefined>)
+  }
+
+  /**
+   * Iterates the entries within the bounds, in key order (or reversed). Not a
+   * snapshot: see docs on iteration during writes.
+   */
+  range(opts?: RangeOptions<K>): EntryIterator<K, V> {
+    const native = Tree.#of(this)
+    return new EntryIterator<K, V>(native.range(rangeSpec(opts)), this, this.#life)
+  }
+
+  /** Iterates the entries whose key starts with `prefix`; the empty prefix means all. */
+  scanPrefix(prefix: K | Bytes, opts?: ScanOptions): EntryIterator<K, V> {
+    const native = Tree.#of(this)
+    const bytes = toBytes(prefix, 'prefix')
+    const { reverse, limit } = scanOptions(opts)
+    return new EntryIterator<K, V>(native.scanPrefix(bytes, reverse, limit), this, this.#life)
+  }
+
+  /** Every entry in key order; the same as `range()`. */
+  iter(): EntryIterator<K, V> {
+    return this.range()
+  }
+
+  first(): Entry<K, V> | undefined {
+    return Tree.#of(this).first() as Entry<K, V> | undefined
+  }
+
+  last(): Entry<K, V> | undefined {
+    return Tree.#of(this).last() as Entry<K, V> | undefined
+  }
+
+  /** The entry with the greatest key strictly below `key`. */
+  getLt(key: K | Bytes): Entry<K, V> | undefined {
+    return Tree.#of(this).getLt(toBytes(key, 'key')) as Entry<K, V> | undefined
+  }
+
+  /** The entry with the smallest key strictly above `key`. */
+  getGt(key: K | Bytes): Entry<K, V> | undefined {
+    return Tree.#of(this).getGt(toBytes(key, 'key')) as Entry<K, V> | undefined
+  }
+
+  /** Removes and returns the entry with the smallest key (atomically). */
+  popMin(): Entry<K, V> | undefined {
+    return Tree.#of(this).popMin() as Entry<K, V> | undefined
+  }
+
+  /** Removes and returns the entry with the greatest key (atomically). */
+  popMax(): Entry<K, V> | undefined {
+    return Tree.#of(this).popMax() as Entry<K, V> | undefined
   }
 }

@@ -75,3 +75,36 @@ impl TypeName for MaybeBytes {
         ValueType::Unknown
     }
 }
+
+/// A `[key, value]` pair, or `undefined`.
+pub struct MaybeEntry(pub Option<(sled::IVec, sled::IVec)>);
+
+impl ToNapiValue for MaybeEntry {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        let Some((key, value)) = val.0 else {
+            return undefined(env);
+        };
+        let mut array = ptr::null_mut();
+        if unsafe { sys::napi_create_array_with_length(env, 2, &mut array) } != sys::Status::napi_ok
+        {
+            return Err(Error::new(
+                Status::GenericFailure,
+                "could not allocate an entry",
+            ));
+        }
+        for (i, bytes) in [key, value].iter().enumerate() {
+            let item = create_buffer(env, bytes)?;
+            unsafe { sys::napi_set_element(env, array, i as u32, item) };
+        }
+        Ok(array)
+    }
+}
+
+impl TypeName for MaybeEntry {
+    fn type_name() -> &'static str {
+        "[Buffer, Buffer] | undefined"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Unknown
+    }
+}

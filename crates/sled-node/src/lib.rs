@@ -18,6 +18,7 @@ mod boundary;
 mod bytes;
 mod db;
 mod error;
+mod iter;
 mod options;
 mod registry;
 mod slot;

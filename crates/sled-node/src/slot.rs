@@ -7,8 +7,10 @@
 //! so `close()` — which takes the write lock — waits for in-flight work on the
 //! libuv pool and then drops the clone.
 
+use std::sync::Weak;
+
 use napi::Result;
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
 use crate::error::{closed, dropped, from_sled};
 
@@ -26,6 +28,8 @@ pub trait Child: Send + Sync {
 
 pub struct Slot {
     state: RwLock<State>,
+    /// Iterators (and later subscribers) reading this tree; closed with it.
+    children: Mutex<Vec<Weak<dyn Child>>>,
     /// `tree "name" of /path`, for messages.
     pub subject: String,
 }
@@ -34,6 +38,7 @@ impl Slot {
     pub fn new(tree: sled::Tree, subject: String) -> Slot {
         Slot {
             state: RwLock::new(State::Open(tree)),
+            children: Mutex::new(Vec::new()),
             subject,
         }
     }
@@ -58,16 +63,31 @@ impl Slot {
         matches!(&*self.state.read(), State::Open(_))
     }
 
+    pub fn adopt(&self, child: Weak<dyn Child>) {
+        let mut children = self.children.lock();
+        children.retain(|c| c.strong_count() > 0);
+        children.push(child);
+    }
+
     pub fn mark_dropped(&self) {
-        *self.state.write() = State::Dropped;
+        self.end(State::Dropped);
+    }
+
+    /// Empties the slot (keeping `Dropped` over `Closed`) and closes its children.
+    fn end(&self, next: State) {
+        let mut state = self.state.write();
+        if matches!(&*state, State::Open(_)) || matches!(next, State::Dropped) {
+            *state = next;
+        }
+        let children = std::mem::take(&mut *self.children.lock());
+        for child in children.iter().filter_map(Weak::upgrade) {
+            child.close();
+        }
     }
 }
 
 impl Child for Slot {
     fn close(&self) {
-        let mut state = self.state.write();
-        if let State::Open(_) = &*state {
-            *state = State::Closed;
-        }
+        self.end(State::Closed);
     }
 }

@@ -10,7 +10,8 @@ use napi::{Env, Result};
 use napi_derive::napi;
 
 use crate::boundary::guard;
-use crate::bytes::MaybeBytes;
+use crate::bytes::{MaybeBytes, MaybeEntry};
+use crate::iter::{IterState, NativeIter, RangeSpec};
 use crate::slot::{Child, Slot};
 use crate::tasks::{FlushTask, TreeOp, TreeOpTask};
 
@@ -163,6 +164,64 @@ impl NativeTree {
     #[napi(ts_return_type = "Promise<Buffer | undefined>")]
     pub fn remove_async(&self, key: &[u8]) -> Result<AsyncTask<TreeOpTask>> {
         self.task("removeAsync", TreeOp::Remove(key.to_vec()))
+    }
+}
+
+#[napi]
+impl NativeTree {
+    /// Iterates the entries within the spec's bounds, in chunks.
+    #[napi]
+    pub fn range(&self, spec: RangeSpec) -> Result<NativeIter> {
+        guard("range", || {
+            IterState::range(&self.slot, &spec).map(NativeIter::new)
+        })
+    }
+
+    /// Iterates the entries whose key starts with `prefix` (all of them for an empty prefix).
+    #[napi]
+    pub fn scan_prefix(
+        &self,
+        prefix: &[u8],
+        reverse: bool,
+        limit: Option<f64>,
+    ) -> Result<NativeIter> {
+        guard("scanPrefix", || {
+            IterState::prefix(&self.slot, prefix, reverse, limit).map(NativeIter::new)
+        })
+    }
+
+    #[napi(ts_return_type = "[Buffer, Buffer] | undefined")]
+    pub fn first(&self) -> Result<MaybeEntry> {
+        self.run("first", |tree| tree.first()).map(MaybeEntry)
+    }
+
+    #[napi(ts_return_type = "[Buffer, Buffer] | undefined")]
+    pub fn last(&self) -> Result<MaybeEntry> {
+        self.run("last", |tree| tree.last()).map(MaybeEntry)
+    }
+
+    /// The entry with the greatest key below `key`.
+    #[napi(ts_return_type = "[Buffer, Buffer] | undefined")]
+    pub fn get_lt(&self, key: &[u8]) -> Result<MaybeEntry> {
+        self.run("getLt", |tree| tree.get_lt(key)).map(MaybeEntry)
+    }
+
+    /// The entry with the smallest key above `key`.
+    #[napi(ts_return_type = "[Buffer, Buffer] | undefined")]
+    pub fn get_gt(&self, key: &[u8]) -> Result<MaybeEntry> {
+        self.run("getGt", |tree| tree.get_gt(key)).map(MaybeEntry)
+    }
+
+    /// Removes and returns the entry with the smallest key.
+    #[napi(ts_return_type = "[Buffer, Buffer] | undefined")]
+    pub fn pop_min(&self) -> Result<MaybeEntry> {
+        self.run("popMin", |tree| tree.pop_min()).map(MaybeEntry)
+    }
+
+    /// Removes and returns the entry with the greatest key.
+    #[napi(ts_return_type = "[Buffer, Buffer] | undefined")]
+    pub fn pop_max(&self) -> Result<MaybeEntry> {
+        self.run("popMax", |tree| tree.pop_max()).map(MaybeEntry)
     }
 }
 

@@ -1,0 +1,288 @@
+//! `NativeIter`: range and prefix iteration, handed to JS in chunks.
+//!
+//! One native call per entry would cost more than sled's own iteration, so each
+//! call returns many entries packed into one Buffer (see [`Chunk`]); the facade
+//! unpacks them. Chunks start small (a `first()`-style read stays cheap) and grow.
+//!
+//! Lifetime: the sled `Iter` lives in a cursor that is a child of its tree's slot,
+//! so closing the Db (or dropping the tree) drops it; each fetch holds the tree
+//! slot's read lock, so `close()` waits for a fetch running on the libuv pool.
+
+use std::ops::Bound;
+use std::ptr;
+use std::sync::Arc;
+
+use napi::bindgen_prelude::{AsyncTask, ObjectFinalize, ToNapiValue, TypeName};
+use napi::{sys, Env, Error, Result, Status, Task, ValueType};
+use napi_derive::napi;
+use parking_lot::Mutex;
+
+use crate::boundary::{catch_panic, guard};
+use crate::error::{closed, from_sled};
+use crate::slot::{Child, Slot};
+
+const FIRST_CHUNK: usize = 16;
+const MAX_CHUNK: usize = 4096;
+/// A chunk stops growing past this many bytes, so big values are not batched by the thousand.
+const MAX_CHUNK_BYTES: usize = 1 << 20;
+
+struct Cursor {
+    /// `None` once exhausted.
+    iter: Option<sled::Iter>,
+    reverse: bool,
+    remaining: u64,
+    next_size: usize,
+    closed: bool,
+}
+
+pub struct IterState {
+    tree: Arc<Slot>,
+    cursor: Mutex<Cursor>,
+}
+
+impl Child for IterState {
+    fn close(&self) {
+        let mut cursor = self.cursor.lock();
+        cursor.iter = None;
+        cursor.closed = true;
+    }
+}
+
+/// Entries packed as `[count u32] ([key len u32][value len u32][key][value])*`, little-endian.
+pub struct Chunk(Vec<(sled::IVec, sled::IVec)>);
+
+impl ToNapiValue for Chunk {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        let size = 4 + val
+            .0
+            .iter()
+            .map(|(k, v)| 8 + k.len() + v.len())
+            .sum::<usize>();
+        let mut data: *mut std::ffi::c_void = ptr::null_mut();
+        let mut value = ptr::null_mut();
+        if unsafe { sys::napi_create_buffer(env, size, &mut data, &mut value) }
+            != sys::Status::napi_ok
+        {
+            return Err(Error::new(
+                Status::GenericFailure,
+                "could not allocate an iterator chunk",
+            ));
+        }
+        // SAFETY: napi_create_buffer returned `size` writable bytes at `data`
+        let out = unsafe { std::slice::from_raw_parts_mut(data.cast::<u8>(), size) };
+        let mut at = 0;
+        let mut put = |bytes: &[u8]| {
+            out[at..at + bytes.len()].copy_from_slice(bytes);
+            at += bytes.len();
+        };
+        put(&(val.0.len() as u32).to_le_bytes());
+        for (k, v) in &val.0 {
+            put(&(k.len() as u32).to_le_bytes());
+            put(&(v.len() as u32).to_le_bytes());
+            put(k);
+            put(v);
+        }
+        Ok(value)
+    }
+}
+
+impl TypeName for Chunk {
+    fn type_name() -> &'static str {
+        "Buffer"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+/// Bounds of a range read, as the facade normalised them.
+#[napi(object)]
+pub struct RangeSpec {
+    pub lower: Option<napi::bindgen_prelude::Uint8Array>,
+    pub lower_inclusive: bool,
+    pub upper: Option<napi::bindgen_prelude::Uint8Array>,
+    pub upper_inclusive: bool,
+    pub reverse: bool,
+    /// Maximum number of entries; absent means all.
+    pub limit: Option<f64>,
+}
+
+fn bound(key: Option<&[u8]>, inclusive: bool) -> Bound<Vec<u8>> {
+    match key {
+        None => Bound::Unbounded,
+        Some(k) if inclusive => Bound::Included(k.to_vec()),
+        Some(k) => Bound::Excluded(k.to_vec()),
+    }
+}
+
+/// An empty or inverted range (`{ gt: x, lt: x }`, `{ gte: 'b', lt: 'a' }`) has no
+/// entries; checked here because sled's behaviour on inverted bounds is unspecified.
+fn is_empty_range(lo: &Bound<Vec<u8>>, hi: &Bound<Vec<u8>>) -> bool {
+    match (lo, hi) {
+        (Bound::Included(a), Bound::Included(b)) => a > b,
+        (Bound::Included(a), Bound::Excluded(b))
+        | (Bound::Excluded(a), Bound::Included(b))
+        | (Bound::Excluded(a), Bound::Excluded(b)) => a >= b,
+        _ => false,
+    }
+}
+
+fn limit_of(limit: Option<f64>) -> u64 {
+    match limit {
+        Some(n) if n.is_finite() && n >= 0.0 => n as u64,
+        _ => u64::MAX,
+    }
+}
+
+impl IterState {
+    pub fn range(tree: &Arc<Slot>, spec: &RangeSpec) -> Result<Arc<IterState>> {
+        let lo = bound(spec.lower.as_deref(), spec.lower_inclusive);
+        let hi = bound(spec.upper.as_deref(), spec.upper_inclusive);
+        let empty = is_empty_range(&lo, &hi);
+        Self::start(
+            tree,
+            "range",
+            spec.reverse,
+            limit_of(spec.limit),
+            move |t| (!empty).then(|| t.range::<Vec<u8>, _>((lo, hi))),
+        )
+    }
+
+    pub fn prefix(
+        tree: &Arc<Slot>,
+        prefix: &[u8],
+        reverse: bool,
+        limit: Option<f64>,
+    ) -> Result<Arc<IterState>> {
+        Self::start(tree, "scanPrefix", reverse, limit_of(limit), |t| {
+            Some(t.scan_prefix(prefix))
+        })
+    }
+
+    fn start(
+        tree: &Arc<Slot>,
+        op: &str,
+        reverse: bool,
+        remaining: u64,
+        make: impl FnOnce(&sled::Tree) -> Option<sled::Iter>,
+    ) -> Result<Arc<IterState>> {
+        tree.with_tree(op, |t| {
+            let state = Arc::new(IterState {
+                tree: tree.clone(),
+                cursor: Mutex::new(Cursor {
+                    iter: if remaining == 0 { None } else { make(t) },
+                    reverse,
+                    remaining,
+                    next_size: FIRST_CHUNK,
+                    closed: false,
+                }),
+            });
+            let child: Arc<dyn Child> = state.clone();
+            tree.adopt(Arc::downgrade(&child));
+            Ok(state)
+        })
+    }
+
+    /// The next entries, or `None` when the iteration is over.
+    fn next_chunk(&self, op: &str) -> Result<Option<Chunk>> {
+        self.tree.with_tree(op, |_| {
+            let mut cursor = self.cursor.lock();
+            if cursor.closed {
+                return Err(closed(op, &format!("an iterator of {}", self.tree.subject)));
+            }
+            let want = (cursor.next_size as u64).min(cursor.remaining) as usize;
+            let mut entries = Vec::with_capacity(want);
+            let mut bytes = 0;
+            let reverse = cursor.reverse;
+            let Some(iter) = cursor.iter.as_mut() else {
+                return Ok(None);
+            };
+            while entries.len() < want && bytes < MAX_CHUNK_BYTES {
+                let next = if reverse {
+                    iter.next_back()
+                } else {
+                    iter.next()
+                };
+                match next {
+                    Some(Ok((k, v))) => {
+                        bytes += k.len() + v.len();
+                        entries.push((k, v));
+                    }
+                    Some(Err(e)) => return Err(from_sled(op, &self.tree.subject, e)),
+                    None => break,
+                }
+            }
+            cursor.remaining -= entries.len() as u64;
+            if entries.len() < want && bytes < MAX_CHUNK_BYTES || cursor.remaining == 0 {
+                // exhausted: drop sled's iterator now rather than at GC
+                cursor.iter = None;
+            }
+            cursor.next_size = (cursor.next_size * 4).min(MAX_CHUNK);
+            Ok(if entries.is_empty() {
+                None
+            } else {
+                Some(Chunk(entries))
+            })
+        })
+    }
+}
+
+#[napi(custom_finalize)]
+pub struct NativeIter {
+    state: Arc<IterState>,
+}
+
+impl NativeIter {
+    pub fn new(state: Arc<IterState>) -> NativeIter {
+        NativeIter { state }
+    }
+}
+
+#[napi]
+impl NativeIter {
+    /// The next chunk of entries, or null at the end.
+    #[napi(ts_return_type = "Buffer | null")]
+    pub fn next_chunk(&self) -> Result<Option<Chunk>> {
+        guard("iterator next", || self.state.next_chunk("iterator next"))
+    }
+
+    /// `nextChunk` on the libuv pool.
+    #[napi(ts_return_type = "Promise<Buffer | null>")]
+    pub fn next_chunk_async(&self) -> Result<AsyncTask<ChunkTask>> {
+        guard("iterator next", || {
+            Ok(AsyncTask::new(ChunkTask {
+                state: self.state.clone(),
+            }))
+        })
+    }
+
+    /// Frees sled's iterator now; later fetches throw SLED_CLOSED.
+    #[napi]
+    pub fn close(&self) {
+        self.state.close();
+    }
+}
+
+impl ObjectFinalize for NativeIter {
+    fn finalize(self, _env: Env) -> Result<()> {
+        self.state.close();
+        Ok(())
+    }
+}
+
+pub struct ChunkTask {
+    state: Arc<IterState>,
+}
+
+impl Task for ChunkTask {
+    type Output = Option<Chunk>;
+    type JsValue = Option<Chunk>;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        catch_panic("iterator next", || self.state.next_chunk("iterator next"))
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(output)
+    }
+}

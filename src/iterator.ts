@@ -1,0 +1,136 @@
+// EntryIterator: a sync and async iterator over [key, value] pairs, fed by chunks of
+// entries from the native iterator (one native call per chunk, not per entry).
+
+import type { Buffer } from 'node:buffer'
+import { SledClosedError } from './errors.js'
+import type { NativeIter } from './native.js'
+
+export type Entry<K, V> = [key: K, value: V]
+
+/** Shared by a Db, its trees and their iterators: set when the Db handle closes. */
+export interface Life {
+  closed: boolean
+}
+
+/** Unpacks a native chunk: `[count u32] ([klen u32][vlen u32][key][value])*`, little-endian. */
+function unpack(chunk: Buffer, out: Entry<Buffer, Buffer>[]): void {
+  const count = chunk.readUInt32LE(0)
+  let at = 4
+  for (let i = 0; i < count; i++) {
+    const klen = chunk.readUInt32LE(at)
+    const vlen = chunk.readUInt32LE(at + 4)
+    at += 8
+    // views into the chunk: no copy per entry (a kept key keeps its chunk alive)
+    const key = chunk.subarray(at, at + klen)
+    at += klen
+    out.push([key, chunk.subarray(at, at + vlen)])
+    at += vlen
+  }
+}
+
+export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<Entry<K, V>>, AsyncIterable<Entry<K, V>> {
+  #native: NativeIter | undefined
+  // keeps the tree (and so its Db) alive while the iterator is reachable
+  readonly #owner: object
+  readonly #life: Life
+  #buffer: Entry<Buffer, Buffer>[] = []
+  #at = 0
+  // async next() calls run one after another, so chunks are consumed in order
+  #pending: Promise<unknown> = Promise.resolve()
+
+  /** @internal created by range(), scanPrefix() and iter() */
+  constructor(native: NativeIter, owner: object, life: Life) {
+    this.#native = native
+    this.#owner = owner
+    this.#life = life
+  }
+
+  /** The next buffered entry, or undefined when a chunk must be fetched (or it is over). */
+  #take(): IteratorResult<Entry<K, V>> | undefined {
+    if (this.#life.closed && this.#native !== undefined) {
+      this.#finish()
+      throw new SledClosedError('iterator next: the database handle is closed')
+    }
+    if (this.#at < this.#buffer.length) {
+      const entry = this.#buffer[this.#at++] as unknown as Entry<K, V>
+      return { done: false, value: entry }
+    }
+    if (this.#native === undefined) return { done: true, value: undefined }
+    return undefined
+  }
+
+  #refill(chunk: Buffer | null): void {
+    this.#buffer = []
+    this.#at = 0
+    if (chunk === null) this.#finish()
+    else unpack(chunk, this.#buffer)
+  }
+
+  #finish(): void {
+    this.#native?.close()
+    this.#native = undefined
+  }
+
+  next(): IteratorResult<Entry<K, V>> {
+    for (;;) {
+      const ready = this.#take()
+      if (ready) return ready
+      // #take returned undefined, so #native is set
+      this.#refill((this.#native as NativeIter).nextChunk())
+    }
+  }
+
+  /** Frees the native iterator at once (also what `break` in a for…of does). */
+  close(): void {
+    this.#buffer = []
+    this.#at = 0
+    this.#finish()
+  }
+
+  return(): IteratorResult<Entry<K, V>> {
+    this.close()
+    return { done: true, value: undefined }
+  }
+
+  [Symbol.iterator](): this {
+    return this
+  }
+
+  /** Iterates with each chunk fetched on the libuv pool, so the event loop keeps turning. */
+  [Symbol.asyncIterator](): AsyncIterableIterator<Entry<K, V>> {
+    const self = this
+    return {
+      next(): Promise<IteratorResult<Entry<K, V>>> {
+        const step = async (): Promise<IteratorResult<Entry<K, V>>> => {
+          for (;;) {
+            const ready = self.#take()
+            if (ready) return ready
+            self.#refill(await (self.#native as NativeIter).nextChunkAsync())
+          }
+        }
+        const result = self.#pending.then(step, step)
+        self.#pending = result
+        return result
+      },
+      async return(): Promise<IteratorResult<Entry<K, V>>> {
+        return self.return()
+      },
+      [Symbol.asyncIterator]() {
+        return this
+      },
+    }
+  }
+
+  *keys(): IterableIterator<K> {
+    for (const [key] of this) yield key
+  }
+
+  *values(): IterableIterator<V> {
+    for (const [, value] of this) yield value
+  }
+
+  /** Every remaining entry. */
+  toArray(): Entry<K, V>[] {
+    return [...this]
+  }
+}

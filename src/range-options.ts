@@ -1,0 +1,82 @@
+// Range and prefix-scan options: validation and translation to the native RangeSpec.
+
+import { type Bytes, invalidType, invalidValue, outOfRange, requireObject, toBytes } from './args.js'
+import type { RangeSpec } from './native.js'
+
+export interface RangeOptions<K = Bytes> {
+  gt?: K | Bytes
+  gte?: K | Bytes
+  lt?: K | Bytes
+  lte?: K | Bytes
+  /** Iterate from the greatest key down. */
+  reverse?: boolean
+  /** At most this many entries (an integer >= 0). */
+  limit?: number
+}
+
+export interface ScanOptions {
+  reverse?: boolean
+  limit?: number
+}
+
+const RANGE_KEYS = new Set(['gt', 'gte', 'lt', 'lte', 'reverse', 'limit'])
+const SCAN_KEYS = new Set(['reverse', 'limit'])
+
+function checkKeys(opts: Record<string, unknown>, allowed: Set<string>): void {
+  for (const key of Object.keys(opts)) {
+    if (!allowed.has(key)) throw invalidValue('options', `has an unknown property '${key}'`, opts)
+  }
+}
+
+export function reverseOf(opts: Record<string, unknown> | undefined): boolean {
+  const value = opts?.reverse
+  if (value === undefined) return false
+  if (typeof value !== 'boolean') throw invalidType('options.reverse', 'of type boolean', value)
+  return value
+}
+
+export function limitOf(opts: Record<string, unknown> | undefined): number | undefined {
+  const value = opts?.limit
+  if (value === undefined) return undefined
+  if (typeof value !== 'number') throw invalidType('options.limit', 'of type number', value)
+  if (value === Infinity) return undefined
+  if (!Number.isInteger(value) || value < 0) throw outOfRange('options.limit', 'an integer >= 0', value)
+  return value
+}
+
+/** One side of a range: at most one of the exclusive and inclusive bounds. */
+function side(
+  opts: Record<string, unknown>,
+  exclusive: 'gt' | 'lt',
+  inclusive: 'gte' | 'lte',
+): { key: Uint8Array | undefined; inclusive: boolean } {
+  const ex = opts[exclusive]
+  const inc = opts[inclusive]
+  if (ex !== undefined && inc !== undefined) {
+    throw invalidValue('options', `must not set both '${exclusive}' and '${inclusive}'`, opts)
+  }
+  if (inc !== undefined) return { key: toBytes(inc, `options.${inclusive}`), inclusive: true }
+  if (ex !== undefined) return { key: toBytes(ex, `options.${exclusive}`), inclusive: false }
+  return { key: undefined, inclusive: false }
+}
+
+export function rangeSpec(raw: unknown): RangeSpec {
+  const opts = requireObject(raw, 'options') ?? {}
+  checkKeys(opts, RANGE_KEYS)
+  const lower = side(opts, 'gt', 'gte')
+  const upper = side(opts, 'lt', 'lte')
+  return {
+    lower: lower.key,
+    lowerInclusive: lower.inclusive,
+    upper: upper.key,
+    upperInclusive: upper.inclusive,
+    reverse: reverseOf(opts),
+    limit: limitOf(opts),
+  }
+}
+
+export function scanOptions(raw: unknown): { reverse: boolean; limit: number | undefined } {
+  const opts = requireObject(raw, 'options') ?? {}
+  checkKeys(opts, SCAN_KEYS)
+  return { reverse: reverseOf(opts), limit: limitOf(opts) }
+}
