@@ -1,0 +1,257 @@
+import { Buffer } from 'node:buffer'
+import fc from 'fast-check'
+import { afterAll, describe, expect, it } from 'vitest'
+import { type Db, open, type RangeOptions, SledClosedError, SledCollectionNotFoundError, type Tree } from 'sled-node'
+import { hex, type Pair, sortedEntries } from './helpers/model.js'
+import { dbPath } from './helpers/tmp.js'
+
+// fixed seed unless one is given, so CI is reproducible; FC_RUNS raises the count for soaks
+const seed = Number(process.env.FC_SEED ?? 20261125)
+const numRuns = Number(process.env.FC_RUNS ?? 200)
+
+const db: Db = open(dbPath())
+afterAll(() => db.close())
+
+// a small alphabet makes equal keys, shared prefixes and 0xff edges frequent
+const keyArb = fc.uint8Array({ minLength: 0, maxLength: 4 }).map((a) => Buffer.from(a.map((b) => [0, 1, 0x7f, 0xff][b % 4] as number)))
+
+function load(name: string, keys: Buffer[]): { tree: Tree; model: Pair[] } {
+  const tree = db.openTree<Buffer, Buffer>(name)
+  tree.clear()
+  const map = new Map<string, Buffer>()
+  keys.forEach((key, i) => {
+    const value = Buffer.from([i & 0xff, i >> 8])
+    tree.insert(key, value)
+    map.set(key.toString('hex'), value)
+  })
+  return { tree, model: sortedEntries(map) }
+}
+
+function modelRange(model: Pair[], o: RangeOptions<Buffer>): Pair[] {
+  let out = model.filter(([k]) => {
+    if (o.gt !== undefined && Buffer.compare(k, o.gt as Buffer) <= 0) return false
+    if (o.gte !== undefined && Buffer.compare(k, o.gte as Buffer) < 0) return false
+    if (o.lt !== undefined && Buffer.compare(k, o.lt as Buffer) >= 0) return false
+    if (o.lte !== undefined && Buffer.compare(k, o.lte as Buffer) > 0) return false
+    return true
+  })
+  if (o.reverse) out = out.reverse()
+  return o.limit === undefined ? out : out.slice(0, o.limit)
+}
+
+describe('range', () => {
+  it('matches a sorted-array model for every bound combination, reverse and limit', () => {
+    const optsArb = fc.record(
+      {
+        lower: fc.option(fc.tuple(fc.constantFrom('gt', 'gte'), keyArb), { nil: undefined }),
+        upper: fc.option(fc.tuple(fc.constantFrom('lt', 'lte'), keyArb), { nil: undefined }),
+        reverse: fc.boolean(),
+        limit: fc.option(fc.nat({ max: 40 }), { nil: undefined }),
+      },
+      { requiredKeys: [] },
+    )
+    fc.assert(
+      fc.property(fc.array(keyArb, { maxLength: 60 }), optsArb, (keys, o) => {
+        const { tree, model } = load('range', keys)
+        const opts: RangeOptions<Buffer> = {}
+        if (o.lower) opts[o.lower[0] as 'gt' | 'gte'] = o.lower[1]
+        if (o.upper) opts[o.upper[0] as 'lt' | 'lte'] = o.upper[1]
+        if (o.reverse !== undefined) opts.reverse = o.reverse
+        if (o.limit !== undefined) opts.limit = o.limit
+        expect(hex(tree.range(opts))).toEqual(hex(modelRange(model, opts)))
+      }),
+      { seed, numRuns },
+    )
+  })
+
+  it('rejects conflicting bounds and bad limits, and yields nothing for empty or inverted ranges', () => {
+    const tree = load('bounds', ['a', 'b', 'c'].map((s) => Buffer.from(s))).tree
+    expect(() => tree.range({ gt: 'a', gte: 'a' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }))
+    expect(() => tree.range({ lt: 'a', lte: 'a' })).toThrow(TypeError)
+    expect(() => tree.range({ limit: -1 })).toThrow(RangeError)
+    expect(() => tree.range({ limit: 1.5 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }))
+    expect(() => tree.range({ limit: '3' as unknown as number })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
+    expect(() => tree.range({ reverse: 1 as unknown as boolean })).toThrow(TypeError)
+    expect(() => tree.range({ from: 'a' } as RangeOptions)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }))
+    expect(() => tree.range({ gt: 1 as unknown as string })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
+    expect(tree.range({ gt: 'b', lt: 'b' }).toArray()).toEqual([])
+    expect(tree.range({ gte: 'b', lt: 'b' }).toArray()).toEqual([])
+    expect(tree.range({ gte: 'c', lt: 'a' }).toArray()).toEqual([])
+    expect(tree.range({ gte: 'c', lte: 'a', reverse: true }).toArray()).toEqual([])
+    expect(tree.range({ limit: 0 }).toArray()).toEqual([])
+    expect(tree.range({ gte: 'b', lte: 'b' }).toArray().map(([k]) => k.toString())).toEqual(['b'])
+    expect(tree.iter().toArray().map(([k]) => k.toString())).toEqual(['a', 'b', 'c'])
+  })
+})
+
+describe('scanPrefix', () => {
+  it('matches the model for random prefixes, reverse and limit', () => {
+    fc.assert(
+      fc.property(fc.array(keyArb, { maxLength: 60 }), keyArb, fc.boolean(), fc.option(fc.nat({ max: 30 }), { nil: undefined }), (keys, prefix, reverse, limit) => {
+        const { tree, model } = load('prefix', keys)
+        let expected = model.filter(([k]) => k.subarray(0, prefix.length).equals(prefix))
+        if (reverse) expected = expected.reverse()
+        if (limit !== undefined) expected = expected.slice(0, limit)
+        expect(hex(tree.scanPrefix(prefix, limit === undefined ? { reverse } : { reverse, limit }))).toEqual(hex(expected))
+      }),
+      { seed, numRuns },
+    )
+  })
+
+  it('handles the empty prefix and prefixes of 0xff bytes', () => {
+    const keys = [[], [0xff], [0xff, 0xff], [0xff, 0xff, 0], [0xfe, 0xff], [0]].map((a) => Buffer.from(a))
+    const { tree, model } = load('ff', keys)
+    expect(hex(tree.scanPrefix(''))).toEqual(hex(model))
+    expect(tree.scanPrefix(Buffer.from([0xff])).toArray().map(([k]) => k.toString('hex'))).toEqual(['ff', 'ffff', 'ffff00'])
+    expect(tree.scanPrefix(Buffer.from([0xff, 0xff])).toArray().map(([k]) => k.toString('hex'))).toEqual(['ffff', 'ffff00'])
+    expect(tree.scanPrefix(Buffer.from([0xff, 0xff]), { reverse: true }).toArray().map(([k]) => k.toString('hex'))).toEqual(['ffff00', 'ffff'])
+    expect(() => tree.scanPrefix(5 as unknown as string)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
+  })
+})
+
+describe('point reads at the ends', () => {
+  it('first, last, getLt, getGt', () => {
+    const { tree } = load('ends', ['b', 'd', 'f'].map((s) => Buffer.from(s)))
+    const k = (e: [Buffer, Buffer] | undefined) => e?.[0].toString()
+    expect(k(tree.first())).toBe('b')
+    expect(k(tree.last())).toBe('f')
+    expect(k(tree.getLt('d'))).toBe('b')
+    expect(k(tree.getLt('c'))).toBe('b')
+    expect(tree.getLt('b')).toBeUndefined()
+    expect(k(tree.getGt('d'))).toBe('f')
+    expect(tree.getGt('f')).toBeUndefined()
+    expect(Buffer.isBuffer(tree.first()?.[1])).toBe(true)
+    const empty = load('ends-empty', []).tree
+    expect(empty.first()).toBeUndefined()
+    expect(empty.last()).toBeUndefined()
+    expect(() => tree.getLt(null as unknown as string)).toThrow(TypeError)
+  })
+
+  it('popMin and popMax until empty', () => {
+    const keys = Array.from({ length: 50 }, (_, i) => Buffer.from([i]))
+    const { tree } = load('pop', keys)
+    const seen: number[] = []
+    for (;;) {
+      const low = tree.popMin()
+      if (!low) break
+      seen.push(low[0][0] as number)
+      const high = tree.popMax()
+      if (!high) break
+      seen.push(high[0][0] as number)
+    }
+    expect(seen.length).toBe(50)
+    expect(seen.slice(0, 4)).toEqual([0, 49, 1, 48])
+    expect(tree.isEmpty()).toBe(true)
+    expect(tree.popMin()).toBeUndefined()
+    expect(tree.popMax()).toBeUndefined()
+  })
+})
+
+describe('iteration while writing', () => {
+  it('never repeats a key and stays in order with interleaved inserts and removes', () => {
+    const keys = Array.from({ length: 3000 }, (_, i) => Buffer.from(String(i * 2).padStart(6, '0')))
+    const { tree } = load('interleaved', keys)
+    const seen: string[] = []
+    let n = 0
+    for (const [key] of tree.range()) {
+      seen.push(key.toString())
+      n++
+      // insert behind and ahead of the cursor, remove ahead
+      tree.insert(String(n * 3 + 1).padStart(6, '0'), 'x')
+      tree.remove(String(n * 2 + 100).padStart(6, '0'))
+    }
+    expect(new Set(seen).size).toBe(seen.length)
+    const sorted = [...seen].sort()
+    expect(seen).toEqual(sorted)
+  })
+
+  it('stays ordered during writes from the libuv pool while iterating asynchronously', async () => {
+    const { tree } = load('async-writes', Array.from({ length: 5000 }, (_, i) => Buffer.from(String(i).padStart(6, '0'))))
+    const writes: Promise<unknown>[] = []
+    const seen: string[] = []
+    for await (const [key] of tree.range()) {
+      seen.push(key.toString())
+      if (seen.length % 10 === 0) writes.push(tree.insertAsync(String(Math.floor(Math.random() * 10000)).padStart(6, '0'), 'y'))
+    }
+    await Promise.all(writes)
+    expect(new Set(seen).size).toBe(seen.length)
+    expect(seen).toEqual([...seen].sort())
+  })
+})
+
+describe('iterator lifetimes', () => {
+  it('break closes the iterator; later next() is done', () => {
+    const { tree } = load('break', ['a', 'b', 'c'].map((s) => Buffer.from(s)))
+    const it = tree.iter()
+    for (const _ of it) break
+    expect(it.next().done).toBe(true)
+  })
+
+  it('keys(), values() and toArray()', () => {
+    const { tree } = load('kv', ['a', 'b'].map((s) => Buffer.from(s)))
+    expect([...tree.iter().keys()].map(String)).toEqual(['a', 'b'])
+    expect([...tree.iter().values()].map((v) => v.toString('hex'))).toEqual(['0000', '0100'])
+    const it = tree.iter()
+    it.next()
+    expect(it.toArray().map(([k]) => k.toString())).toEqual(['b'])
+  })
+
+  it('db.close() invalidates open iterators, sync and async, even with entries buffered', async () => {
+    const path = dbPath()
+    const local = open(path)
+    for (let i = 0; i < 100; i++) local.insert(String(i).padStart(3, '0'), 'v')
+    const tree = local.openTree('t')
+    tree.insert('a', 'b')
+    const a = local.iter()
+    const b = tree.iter()
+    const c = local.range()[Symbol.asyncIterator]()
+    a.next()
+    await c.next()
+    local.close()
+    expect(() => a.next()).toThrow(SledClosedError)
+    expect(() => b.next()).toThrow(SledClosedError)
+    await expect(c.next()).rejects.toThrow(SledClosedError)
+    expect(() => local.range()).toThrow(SledClosedError)
+  })
+
+  it('an iterator of a dropped tree fails with SledCollectionNotFoundError', () => {
+    const { tree } = load('to-drop', Array.from({ length: 100 }, (_, i) => Buffer.from([i])))
+    const it = tree.iter()
+    it.next()
+    db.dropTree('to-drop')
+    expect(() => {
+      for (const _ of it);
+    }).toThrow(SledCollectionNotFoundError)
+  })
+
+  it('for await over 100,000 entries lets the event loop turn between chunks', async () => {
+    const tree = db.openTree<Buffer, Buffer>('big')
+    tree.clear()
+    for (let i = 0; i < 100_000; i++) tree.insert(String(i).padStart(8, '0'), 'v')
+    let sinceTurn = 0
+    let maxBetweenTurns = 0
+    let turns = 0
+    let intervalTicks = 0
+    let running = true
+    const spin = () => {
+      turns++
+      maxBetweenTurns = Math.max(maxBetweenTurns, sinceTurn)
+      sinceTurn = 0
+      if (running) setImmediate(spin)
+    }
+    setImmediate(spin)
+    const interval = setInterval(() => intervalTicks++, 1)
+    let count = 0
+    for await (const _ of tree.range()) {
+      count++
+      sinceTurn++
+    }
+    running = false
+    clearInterval(interval)
+    expect(count).toBe(100_000)
+    expect(turns).toBeGreaterThan(10)
+    // one chunk holds at most 4096 entries (crates/sled-node/src/iter.rs MAX_CHUNK)
+    expect(maxBetweenTurns).toBeLessThanOrEqual(4096)
+    expect(intervalTicks).toBeGreaterThan(0)
+  })
+})
