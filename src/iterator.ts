@@ -1,7 +1,7 @@
 // EntryIterator: a sync and async iterator over [key, value] pairs, fed by chunks of
 // entries from the native iterator (one native call per chunk, not per entry).
 
-import type { Buffer } from 'node:buffer'
+import { Buffer } from 'node:buffer'
 import { SledClosedError } from './errors.js'
 import type { NativeIter } from './native.js'
 
@@ -12,18 +12,25 @@ export interface Life {
   closed: boolean
 }
 
+/** Little-endian u32 at `at` (inlined arithmetic; faster than readUInt32LE here). */
+function u32(b: Buffer, at: number): number {
+  return ((b[at] as number) | ((b[at + 1] as number) << 8) | ((b[at + 2] as number) << 16)) + (b[at + 3] as number) * 0x1000000
+}
+
 /** Unpacks a native chunk: `[count u32] ([klen u32][vlen u32][key][value])*`, little-endian. */
 function unpack(chunk: Buffer, out: Entry<Buffer, Buffer>[]): void {
-  const count = chunk.readUInt32LE(0)
+  const count = u32(chunk, 0)
+  const ab = chunk.buffer
   let at = 4
   for (let i = 0; i < count; i++) {
-    const klen = chunk.readUInt32LE(at)
-    const vlen = chunk.readUInt32LE(at + 4)
+    const klen = u32(chunk, at)
+    const vlen = u32(chunk, at + 4)
     at += 8
-    // views into the chunk: no copy per entry (a kept key keeps its chunk alive)
-    const key = chunk.subarray(at, at + klen)
+    // views into the chunk, not copies (a kept key keeps its chunk alive);
+    // Buffer.from(arrayBuffer, …) is cheaper than subarray()
+    const key = Buffer.from(ab, chunk.byteOffset + at, klen)
     at += klen
-    out.push([key, chunk.subarray(at, at + vlen)])
+    out.push([key, Buffer.from(ab, chunk.byteOffset + at, vlen)])
     at += vlen
   }
 }
@@ -72,6 +79,10 @@ export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<E
   }
 
   next(): IteratorResult<Entry<K, V>> {
+    // fast path: an entry is buffered and the handle is open
+    if (this.#at < this.#buffer.length && !this.#life.closed) {
+      return { done: false, value: this.#buffer[this.#at++] as unknown as Entry<K, V> }
+    }
     for (;;) {
       const ready = this.#take()
       if (ready) return ready
