@@ -286,3 +286,32 @@ impl Task for ChunkTask {
         Ok(output)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inc(k: &[u8]) -> Bound<Vec<u8>> {
+        Bound::Included(k.to_vec())
+    }
+    fn exc(k: &[u8]) -> Bound<Vec<u8>> {
+        Bound::Excluded(k.to_vec())
+    }
+
+    #[test]
+    fn empty_and_inverted_ranges() {
+        assert!(is_empty_range(&inc(b"b"), &inc(b"a")));
+        assert!(!is_empty_range(&inc(b"a"), &inc(b"a")));
+        assert!(is_empty_range(&inc(b"a"), &exc(b"a")));
+        assert!(is_empty_range(&exc(b"a"), &inc(b"a")));
+        assert!(!is_empty_range(&exc(b"a"), &exc(b"b")));
+        assert!(!is_empty_range(&Bound::Unbounded, &exc(b"")));
+    }
+
+    #[test]
+    fn limits() {
+        assert_eq!(limit_of(None), u64::MAX);
+        assert_eq!(limit_of(Some(3.0)), 3);
+        assert_eq!(limit_of(Some(f64::INFINITY)), u64::MAX);
+    }
+}

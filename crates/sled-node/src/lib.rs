@@ -14,6 +14,9 @@
 //! become `SLED_TRANSACTION_MISUSE`). Errors are coded in one place (`error.rs`) and
 //! turned into JS classes by the facade.
 
+// napi's exports are registered only in the cdylib build; under `cargo test` they look unused
+#![cfg_attr(test, allow(dead_code))]
+
 mod boundary;
 mod bytes;
 mod db;

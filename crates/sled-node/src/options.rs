@@ -187,3 +187,49 @@ impl Settings {
             .print_profile_on_drop(self.print_profile_on_drop)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_given_options_conflict() {
+        let open = Settings::from_options(&NativeOpenOptions {
+            cache_capacity: Some(4096.0),
+            ..Default::default()
+        })
+        .unwrap();
+        let same = NativeOpenOptions {
+            cache_capacity: Some(4096.0),
+            ..Default::default()
+        };
+        assert!(open.conflicts(&same).unwrap().is_empty());
+        assert!(open
+            .conflicts(&NativeOpenOptions::default())
+            .unwrap()
+            .is_empty());
+        let other = NativeOpenOptions {
+            cache_capacity: Some(8192.0),
+            flush_every_ms: Some(0.0),
+            ..Default::default()
+        };
+        assert_eq!(
+            open.conflicts(&other).unwrap(),
+            vec!["cacheCapacity", "flushEveryMs"]
+        );
+    }
+
+    #[test]
+    fn cache_below_256_is_refused_not_a_panic() {
+        let opts = NativeOpenOptions {
+            cache_capacity: Some(255.0),
+            ..Default::default()
+        };
+        assert!(Settings::from_options(&opts).is_err());
+        let opts = NativeOpenOptions {
+            cache_capacity: Some(1.5e3 + 0.5),
+            ..Default::default()
+        };
+        assert!(Settings::from_options(&opts).is_err());
+    }
+}
