@@ -59,6 +59,9 @@ export declare class NativeTree {
   insert(key: Uint8Array, value: Uint8Array): Buffer | undefined
   /** Deletes `key`; returns the removed value. */
   remove(key: Uint8Array): Buffer | undefined
+  /** Applies a packed batch (see `batch.rs`) atomically. */
+  apply(batch: Uint8Array): void
+  applyAsync(batch: Uint8Array): Promise<void>
   containsKey(key: Uint8Array): boolean
   /**
    * Atomically replaces `expected` (absent when undefined) by `proposed`
@@ -92,6 +95,15 @@ export declare class NativeTree {
   popMin(): [Buffer, Buffer] | undefined
   /** Removes and returns the entry with the greatest key. */
   popMax(): [Buffer, Buffer] | undefined
+}
+
+export declare class NativeTxTree {
+  get(key: Uint8Array): Buffer | undefined
+  insert(key: Uint8Array, value: Uint8Array): Buffer | undefined
+  remove(key: Uint8Array): Buffer | undefined
+  /** Applies a packed batch (see `batch.rs`) inside the transaction. */
+  apply(batch: Uint8Array): void
+  generateId(): bigint
 }
 
 /**
@@ -149,3 +161,10 @@ export interface RangeSpec {
   /** Maximum number of entries; absent means all. */
   limit?: number
 }
+
+/**
+ * Runs `callback(txTrees)` as one sled transaction over `trees` (all of one database)
+ * and returns what the callback returned. A callback that throws aborts the
+ * transaction and its error is rethrown unchanged.
+ */
+export declare function transaction(trees: Array<NativeTree>, callback: (trees: Array<NativeTxTree>) => unknown): unknown

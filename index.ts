@@ -16,4 +16,6 @@ export {
 } from './src/errors.js'
 export { type Entry, EntryIterator } from './src/iterator.js'
 export { type RangeOptions, type ScanOptions } from './src/range-options.js'
-export { type CompareAndSwapResult, Tree, type UpdateFn } from './src/tree.js'
+export { Batch } from './src/batch.js'
+export { transaction, TransactionalTree } from './src/transaction.js'
+export { type CompareAndSwapResult, type MergeOperator, Tree, type UpdateFn } from './src/tree.js'

@@ -52,14 +52,17 @@ function wrapClass(cls: { prototype: object }): void {
 wrapClass(addon.NativeDb)
 wrapClass(addon.NativeTree)
 wrapClass(addon.NativeIter)
+wrapClass(addon.NativeTxTree)
 
 export type NativeDb = Native.NativeDb
 export type NativeTree = Native.NativeTree
 export type NativeOpenOptions = Native.NativeOpenOptions
 export type NativeIter = Native.NativeIter
 export type RangeSpec = Native.RangeSpec
+export type NativeTxTree = Native.NativeTxTree
 
 export const openNative = wrap('open', addon.open as AnyMethod) as typeof Native.open
+export const runTransaction = wrap('transaction', addon.transaction as AnyMethod) as typeof Native.transaction
 export const openNativeAsync = wrap('openAsync', addon.openAsync as AnyMethod) as typeof Native.openAsync
 
 // Flush every open database when this environment ends. `exit` covers

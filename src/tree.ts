@@ -11,11 +11,13 @@ import {
   toBytes,
   toOptionalBytes,
 } from './args.js'
-import { argError } from './errors.js'
+import { Batch } from './batch.js'
+import { argError, SledUnsupportedError } from './errors.js'
 import { type Entry, EntryIterator, type Life } from './iterator.js'
 import type { NativeTree } from './native.js'
 import { type RangeOptions, rangeSpec, type ScanOptions, scanOptions } from './range-options.js'
 import { rejectOnThrow } from './reject.js'
+import { transaction as runTransactionOn, type TransactionalTree } from './transaction.js'
 import { CONSTRUCT } from './token.js'
 
 /** The result of `compareAndSwap`. */
@@ -24,12 +26,24 @@ export type CompareAndSwapResult<V> = { ok: true } | { ok: false; current: V | u
 /** Maps a stored value to its replacement; `undefined` in means absent, out means delete. */
 export type UpdateFn<V> = (old: V | undefined) => V | Bytes | undefined
 
+/** Combines the stored value with a merged one; `undefined` out deletes the key. */
+export type MergeOperator<K, V> = (key: K, old: V | undefined, value: V) => V | Bytes | undefined
+
+// set in Tree's static block: lets transaction() reach a tree's native handle
+let nativeOf: (tree: unknown) => NativeTree
+
+/** @internal the native handle behind a Tree (ERR_INVALID_THIS for anything else) */
+export function nativeTreeOf(tree: unknown): NativeTree {
+  return nativeOf(tree)
+}
+
 export class Tree<K = Buffer, V = Buffer> {
   readonly #native: NativeTree
   // keeps the Db alive while one of its trees is reachable: the Db's finalizer
   // closes every tree it created
   readonly #owner: object | undefined
   readonly #life: Life
+  #mergeOperator: MergeOperator<K, V> | undefined
   /** The tree's name, as UTF-8 text (`__sled__default` for a Db's default tree). */
   readonly name: string
 
@@ -40,6 +54,10 @@ export class Tree<K = Buffer, V = Buffer> {
     this.#owner = owner
     this.#life = life
     this.name = native.name().toString('utf8')
+  }
+
+  static {
+    nativeOf = (tree) => Tree.#of(tree)
   }
 
   /** The native tree behind `self`, or ERR_INVALID_THIS when called on something else. */
@@ -216,5 +234,52 @@ export class Tree<K = Buffer, V = Buffer> {
   /** Removes and returns the entry with the greatest key (atomically). */
   popMax(): Entry<K, V> | undefined {
     return Tree.#of(this).popMax() as Entry<K, V> | undefined
+  }
+
+  /** A Batch for this tree (applies this tree's encodings once they exist). */
+  batch(): Batch<K, V> {
+    Tree.#of(this)
+    return new Batch<K, V>()
+  }
+
+  /** Applies every operation of `batch` atomically. */
+  apply(batch: Batch<K, V>): void {
+    Tree.#of(this).apply(Batch.pack(batch))
+  }
+
+  /** `apply` on the libuv pool. */
+  applyAsync(batch: Batch<K, V>): Promise<void> {
+    return rejectOnThrow(() => Tree.#of(this).applyAsync(Batch.pack(batch)))
+  }
+
+  /** Runs `fn` as a transaction on this tree; see `transaction()`. */
+  transaction<T>(fn: (tx: TransactionalTree<K, V>) => T): T {
+    const body = requireFunction<(tx: TransactionalTree<K, V>) => T>(fn, 'fn')
+    return runTransactionOn<K, V, T>([this], (txs) => body(txs[0] as TransactionalTree<K, V>))
+  }
+
+  /**
+   * Sets the function `merge()` uses on this handle. Not persisted and per handle:
+   * set it again after each open, and in each worker thread.
+   */
+  setMergeOperator(fn: MergeOperator<K, V>): void {
+    Tree.#of(this)
+    this.#mergeOperator = requireFunction<MergeOperator<K, V>>(fn, 'fn')
+  }
+
+  /**
+   * Stores `operator(key, old, value)` atomically (a get / operator / compare-and-swap
+   * loop, so the operator may run more than once and must be pure) and returns the
+   * new value. If the operator throws, that error is rethrown and nothing changes.
+   */
+  merge(key: K | Bytes, value: V | Bytes): V | undefined {
+    Tree.#of(this)
+    const operator = this.#mergeOperator
+    if (operator === undefined) {
+      throw new SledUnsupportedError('merge: no merge operator is set on this handle; call setMergeOperator() first (operators are not persisted)')
+    }
+    const k = toBytes(key, 'key')
+    const v = toBytes(value, 'value')
+    return this.#update(k, (old) => operator(Buffer.from(k) as K, old, Buffer.from(v) as V))[1]
   }
 }

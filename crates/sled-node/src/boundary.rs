@@ -18,7 +18,6 @@ thread_local! {
 }
 
 /// Runs `f` with this thread marked as inside a transaction callback.
-#[allow(dead_code)] // used by transactions (next issue)
 pub fn inside_transaction<T>(f: impl FnOnce() -> T) -> T {
     struct Reset(bool);
     impl Drop for Reset {

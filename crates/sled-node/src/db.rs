@@ -85,9 +85,11 @@ pub struct NativeDb {
 impl NativeDb {
     pub fn from_shared(shared: Arc<Shared>) -> Result<NativeDb> {
         let tree: &sled::Tree = &shared.db;
+        let db_id = Arc::as_ptr(&shared) as usize;
         let default_tree = Arc::new(Slot::new(
             tree.clone(),
             format!("the default tree of {}", shared.subject),
+            db_id,
         ));
         Ok(NativeDb {
             state: Arc::new(DbState {
@@ -173,7 +175,11 @@ impl NativeDb {
                 String::from_utf8_lossy(name),
                 shared.subject
             );
-            let slot = Arc::new(Slot::new(tree, subject));
+            let slot = Arc::new(Slot::new(
+                tree,
+                subject,
+                std::ptr::from_ref(shared) as usize,
+            ));
             shared.register_tree(name, &slot);
             let weak: Weak<dyn Child> = Arc::downgrade(&slot) as Weak<dyn Child>;
             self.state.adopt(weak);

@@ -17,6 +17,7 @@
 // napi's exports are registered only in the cdylib build; under `cargo test` they look unused
 #![cfg_attr(test, allow(dead_code))]
 
+mod batch;
 mod boundary;
 mod bytes;
 mod db;
@@ -26,4 +27,5 @@ mod options;
 mod registry;
 mod slot;
 mod tasks;
+mod transaction;
 mod tree;

@@ -10,7 +10,7 @@
 use std::sync::Weak;
 
 use napi::Result;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{MappedRwLockReadGuard, Mutex, RwLock, RwLockReadGuard};
 
 use crate::error::{closed, dropped, from_sled};
 
@@ -32,14 +32,17 @@ pub struct Slot {
     children: Mutex<Vec<Weak<dyn Child>>>,
     /// `tree "name" of /path`, for messages.
     pub subject: String,
+    /// Identifies the shared database the tree belongs to (transactions need one Db).
+    pub db_id: usize,
 }
 
 impl Slot {
-    pub fn new(tree: sled::Tree, subject: String) -> Slot {
+    pub fn new(tree: sled::Tree, subject: String, db_id: usize) -> Slot {
         Slot {
             state: RwLock::new(State::Open(tree)),
             children: Mutex::new(Vec::new()),
             subject,
+            db_id,
         }
     }
 
@@ -57,6 +60,19 @@ impl Slot {
             State::Closed => Err(closed(op, &self.subject)),
             State::Dropped => Err(dropped(op, &self.subject)),
         }
+    }
+
+    /// Holds the tree open until the guard drops (for transactions, which run JS
+    /// in between). Recursive, so a tree listed twice cannot deadlock on a waiting writer.
+    pub fn hold(&self, op: &str) -> Result<MappedRwLockReadGuard<'_, sled::Tree>> {
+        RwLockReadGuard::try_map(self.state.read_recursive(), |state| match state {
+            State::Open(tree) => Some(tree),
+            _ => None,
+        })
+        .map_err(|guard| match &*guard {
+            State::Dropped => dropped(op, &self.subject),
+            _ => closed(op, &self.subject),
+        })
     }
 
     pub fn is_open(&self) -> bool {

@@ -19,6 +19,7 @@ pub enum TreeOp {
     Get(Vec<u8>),
     Insert(Vec<u8>, Vec<u8>),
     Remove(Vec<u8>),
+    Apply(sled::Batch),
 }
 
 /// get / insert / remove off the JS thread.
@@ -36,12 +37,14 @@ impl Task for TreeOpTask {
             TreeOp::Get(_) => ("getAsync", &self.slot),
             TreeOp::Insert(..) => ("insertAsync", &self.slot),
             TreeOp::Remove(_) => ("removeAsync", &self.slot),
+            TreeOp::Apply(_) => ("applyAsync", &self.slot),
         };
         catch_panic(name, || {
             slot.with(name, |tree| match &self.op {
                 TreeOp::Get(key) => tree.get(key),
                 TreeOp::Insert(key, value) => tree.insert(key.as_slice(), value.as_slice()),
                 TreeOp::Remove(key) => tree.remove(key),
+                TreeOp::Apply(batch) => tree.apply_batch(batch.clone()).map(|()| None),
             })
         })
     }

@@ -36,6 +36,10 @@ impl NativeTree {
         NativeTree { slot }
     }
 
+    pub fn slot(&self) -> &Arc<Slot> {
+        &self.slot
+    }
+
     fn run<T>(&self, op: &str, f: impl FnOnce(&sled::Tree) -> sled::Result<T>) -> Result<T> {
         guard(op, || self.slot.with(op, f))
     }
@@ -80,6 +84,21 @@ impl NativeTree {
     #[napi(ts_return_type = "Buffer | undefined")]
     pub fn remove(&self, key: &[u8]) -> Result<MaybeBytes> {
         self.run("remove", |tree| tree.remove(key)).map(MaybeBytes)
+    }
+
+    /// Applies a packed batch (see `batch.rs`) atomically.
+    #[napi]
+    pub fn apply(&self, batch: &[u8]) -> Result<()> {
+        guard("apply", || {
+            let batch = crate::batch::unpack(batch)?;
+            self.slot.with("apply", |tree| tree.apply_batch(batch))
+        })
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn apply_async(&self, batch: &[u8]) -> Result<AsyncTask<TreeOpTask>> {
+        let batch = crate::batch::unpack(batch)?;
+        self.task("applyAsync", TreeOp::Apply(batch))
     }
 
     #[napi]

@@ -1,0 +1,74 @@
+//! Batches cross the boundary as one packed buffer (the facade's `Batch` builds it):
+//! per operation `[op u8: 1 insert, 0 remove][key len u32][key]` and, for inserts,
+//! `[value len u32][value]`, little-endian. One buffer instead of an array of
+//! Buffers keeps a 1,000-operation batch to a single argument conversion.
+
+use napi::Result;
+
+use crate::error::{coded, Code};
+
+fn malformed() -> napi::Error {
+    coded(
+        Code::InvalidArgValue,
+        &[],
+        "The argument 'batch' is not a packed sled-node batch",
+    )
+}
+
+struct Reader<'a> {
+    data: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|&end| end <= self.data.len())
+            .ok_or_else(malformed)?;
+        let out = &self.data[self.at..end];
+        self.at = end;
+        Ok(out)
+    }
+
+    fn len(&mut self) -> Result<usize> {
+        let bytes = self.take(4)?;
+        Ok(u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize)
+    }
+}
+
+/// Decodes a packed batch; never panics on malformed input.
+pub fn unpack(data: &[u8]) -> Result<sled::Batch> {
+    let mut batch = sled::Batch::default();
+    let mut reader = Reader { data, at: 0 };
+    while reader.at < data.len() {
+        let op = reader.take(1)?[0];
+        let key_len = reader.len()?;
+        let key = reader.take(key_len)?;
+        match op {
+            1 => {
+                let value_len = reader.len()?;
+                batch.insert(key, reader.take(value_len)?);
+            }
+            0 => batch.remove(key),
+            _ => return Err(malformed()),
+        }
+    }
+    Ok(batch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncated_and_unknown_ops_are_errors() {
+        assert!(unpack(&[]).is_ok());
+        assert!(unpack(&[1, 1, 0, 0, 0, b'k', 1, 0, 0, 0, b'v']).is_ok());
+        assert!(unpack(&[0, 1, 0, 0, 0, b'k']).is_ok());
+        assert!(unpack(&[1, 1, 0, 0, 0, b'k', 9, 0, 0, 0, b'v']).is_err());
+        assert!(unpack(&[2, 0, 0, 0, 0]).is_err());
+        assert!(unpack(&[0, 255, 255, 255, 255]).is_err());
+    }
+}

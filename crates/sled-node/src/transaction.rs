@@ -1,0 +1,201 @@
+//! Transactions over one or more trees of one database, with a synchronous JS callback.
+//!
+//! sled runs the closure on the calling (JS) thread and may re-run it on conflict;
+//! while it runs, sled holds its process-wide write lock, so any ordinary sled call
+//! from the callback would deadlock: `boundary::inside_transaction` marks the thread
+//! and every entry point refuses with `SLED_TRANSACTION_MISUSE`. The callback gets
+//! `NativeTxTree`s that point at sled's `TransactionalTree`s only while that run of
+//! the callback lasts; afterwards they report `SLED_CLOSED`.
+
+use std::cell::{Cell, RefCell};
+use std::ptr;
+use std::rc::Rc;
+
+use napi::bindgen_prelude::{ClassInstance, Function, Unknown};
+use napi::{sys, Env, JsValue, Result};
+use napi_derive::napi;
+use sled::transaction::{
+    ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
+};
+use sled::Transactional;
+
+use crate::boundary::{guard, inside_transaction};
+use crate::bytes::MaybeBytes;
+use crate::error::{closed, coded, from_sled, Code};
+use crate::tree::NativeTree;
+
+/// What the `NativeTxTree`s of one callback run share.
+struct Run {
+    /// sled's views, valid only while the callback runs; null otherwise.
+    views: Cell<*const Vec<TransactionalTree>>,
+    conflict: Cell<bool>,
+    storage: RefCell<Option<sled::Error>>,
+    subject: String,
+}
+
+#[napi]
+pub struct NativeTxTree {
+    run: Rc<Run>,
+    index: usize,
+}
+
+impl NativeTxTree {
+    fn with<T>(
+        &self,
+        op: &str,
+        f: impl FnOnce(&TransactionalTree) -> std::result::Result<T, UnabortableTransactionError>,
+    ) -> Result<T> {
+        let views = self.run.views.get();
+        if views.is_null() {
+            return Err(closed(
+                op,
+                &format!("a transaction on {} that has ended", self.run.subject),
+            ));
+        }
+        // SAFETY: `views` is set only while the transaction closure (which borrows the
+        // Vec) is running the JS callback on this thread, and cleared before it returns
+        let Some(view) = (unsafe { &*views }).get(self.index) else {
+            return Err(closed(op, &self.run.subject));
+        };
+        match f(view) {
+            Ok(value) => Ok(value),
+            Err(UnabortableTransactionError::Conflict) => {
+                // sled re-runs the callback; the error only unwinds the user's code
+                self.run.conflict.set(true);
+                Err(coded(Code::TransactionConflict, &[],
+                    format!("{op}: transaction conflict, it will be retried"),
+                ))
+            }
+            Err(UnabortableTransactionError::Storage(e)) => {
+                let err = from_sled(op, &self.run.subject, clone_error(&e));
+                *self.run.storage.borrow_mut() = Some(e);
+                Err(err)
+            }
+        }
+    }
+}
+
+/// sled::Error is not Clone; rebuild an equivalent for the JS-side copy.
+fn clone_error(e: &sled::Error) -> sled::Error {
+    match e {
+        sled::Error::CollectionNotFound(name) => sled::Error::CollectionNotFound(name.clone()),
+        sled::Error::Unsupported(s) => sled::Error::Unsupported(s.clone()),
+        sled::Error::ReportableBug(s) => sled::Error::ReportableBug(s.clone()),
+        sled::Error::Io(io) => sled::Error::Io(std::io::Error::new(io.kind(), io.to_string())),
+        sled::Error::Corruption { at, .. } => sled::Error::Corruption { at: *at, bt: () },
+    }
+}
+
+#[napi]
+impl NativeTxTree {
+    #[napi(ts_return_type = "Buffer | undefined")]
+    pub fn get(&self, key: &[u8]) -> Result<MaybeBytes> {
+        self.with("transaction get", |t| t.get(key)).map(MaybeBytes)
+    }
+
+    #[napi(ts_return_type = "Buffer | undefined")]
+    pub fn insert(&self, key: &[u8], value: &[u8]) -> Result<MaybeBytes> {
+        self.with("transaction insert", |t| t.insert(key, value))
+            .map(MaybeBytes)
+    }
+
+    #[napi(ts_return_type = "Buffer | undefined")]
+    pub fn remove(&self, key: &[u8]) -> Result<MaybeBytes> {
+        self.with("transaction remove", |t| t.remove(key))
+            .map(MaybeBytes)
+    }
+
+    /// Applies a packed batch (see `batch.rs`) inside the transaction.
+    #[napi]
+    pub fn apply(&self, batch: &[u8]) -> Result<()> {
+        let batch = crate::batch::unpack(batch)?;
+        self.with("transaction apply", |t| t.apply_batch(&batch))
+    }
+
+    #[napi]
+    pub fn generate_id(&self) -> Result<u64> {
+        self.with("transaction generateId", |t| {
+            t.generate_id()
+                .map_err(UnabortableTransactionError::Storage)
+        })
+    }
+}
+
+/// Runs `callback(txTrees)` as one sled transaction over `trees` (all of one database)
+/// and returns what the callback returned. A callback that throws aborts the
+/// transaction and its error is rethrown unchanged.
+#[napi(
+    ts_args_type = "trees: Array<NativeTree>, callback: (trees: Array<NativeTxTree>) => unknown",
+    ts_return_type = "unknown"
+)]
+pub fn transaction<'env>(
+    env: &'env Env,
+    trees: Vec<ClassInstance<'env, NativeTree>>,
+    callback: Function<'env, Vec<NativeTxTree>, Unknown<'env>>,
+) -> Result<Unknown<'env>> {
+    guard("transaction", || {
+        let Some(first) = trees.first() else {
+            return Err(coded(
+                Code::InvalidArgValue,
+                &[],
+                "The argument 'trees' must not be empty",
+            ));
+        };
+        let db_id = first.slot().db_id;
+        if trees.iter().any(|t| t.slot().db_id != db_id) {
+            return Err(coded(
+                Code::InvalidArgValue,
+                &[],
+                "transaction: every tree must belong to the same database",
+            ));
+        }
+        // held for the whole transaction, so close() waits rather than freeing the trees
+        let held = trees
+            .iter()
+            .map(|t| t.slot().hold("transaction"))
+            .collect::<Result<Vec<_>>>()?;
+        let sled_trees: Vec<sled::Tree> = held.iter().map(|t| (**t).clone()).collect();
+        let subject = first.slot().subject.clone();
+        let returned: Cell<sys::napi_value> = Cell::new(ptr::null_mut());
+
+        let outcome = sled_trees
+            .as_slice()
+            .transaction(|views: &Vec<TransactionalTree>| {
+                let run = Rc::new(Run {
+                    views: Cell::new(views),
+                    conflict: Cell::new(false),
+                    storage: RefCell::new(None),
+                    subject: subject.clone(),
+                });
+                let txs = (0..views.len())
+                    .map(|index| NativeTxTree {
+                        run: run.clone(),
+                        index,
+                    })
+                    .collect();
+                let result = inside_transaction(|| callback.call(txs));
+                run.views.set(ptr::null());
+                if let Some(e) = run.storage.borrow_mut().take() {
+                    return Err(ConflictableTransactionError::Storage(e));
+                }
+                if run.conflict.get() {
+                    return Err(ConflictableTransactionError::Conflict);
+                }
+                match result {
+                    Ok(value) => {
+                        returned.set(value.raw());
+                        Ok(())
+                    }
+                    Err(e) => Err(ConflictableTransactionError::Abort(e)),
+                }
+            });
+        drop(held);
+        match outcome {
+            // SAFETY: the value was returned by the callback in this same native call,
+            // so its handle scope is still open
+            Ok(()) => Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), returned.get()) }),
+            Err(TransactionError::Abort(e)) => Err(e),
+            Err(TransactionError::Storage(e)) => Err(from_sled("transaction", &subject, e)),
+        }
+    })
+}

@@ -1,0 +1,59 @@
+// Batch: a list of inserts and removes applied atomically by tree.apply(). Operations
+// are packed as they are added (copying the caller's bytes, as sled's Batch does), into
+// the one-buffer format crates/sled-node/src/batch.rs reads.
+
+import { Buffer } from 'node:buffer'
+import { type Bytes, invalidType, toBytes } from './args.js'
+
+const INSERT = 1
+const REMOVE = 0
+
+export class Batch<K = Bytes, V = Bytes> {
+  #parts: Uint8Array[] = []
+  #size = 0
+  #length = 0
+
+  /** Adds an insert; later operations on the same key win. */
+  insert(key: K | Bytes, value: V | Bytes): this {
+    const k = toBytes(key, 'key')
+    const v = toBytes(value, 'value')
+    const head = Buffer.allocUnsafe(5)
+    head[0] = INSERT
+    head.writeUInt32LE(k.byteLength, 1)
+    const mid = Buffer.allocUnsafe(4)
+    mid.writeUInt32LE(v.byteLength, 0)
+    this.#push(head, Buffer.from(k), mid, Buffer.from(v))
+    return this
+  }
+
+  /** Adds a remove. */
+  remove(key: K | Bytes): this {
+    const k = toBytes(key, 'key')
+    const head = Buffer.allocUnsafe(5)
+    head[0] = REMOVE
+    head.writeUInt32LE(k.byteLength, 1)
+    this.#push(head, Buffer.from(k))
+    return this
+  }
+
+  /** Number of operations added. */
+  get length(): number {
+    return this.#length
+  }
+
+  #push(...parts: Uint8Array[]): void {
+    for (const part of parts) {
+      this.#parts.push(part)
+      this.#size += part.byteLength
+    }
+    this.#length++
+  }
+
+  /** @internal the packed operations */
+  static pack(batch: unknown): Buffer {
+    if (!(batch instanceof Batch)) throw invalidType('batch', 'an instance of Batch', batch)
+    const packed = Buffer.concat(batch.#parts, batch.#size)
+    batch.#parts = [packed]
+    return packed
+  }
+}
