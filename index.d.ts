@@ -48,6 +48,18 @@ export declare class NativeIter {
   close(): void
 }
 
+export declare class NativeSubscriber {
+  /**
+   * Every queued event (null when none); throws once closed, or once an
+   * overflowed subscriber's queue is empty.
+   */
+  take(): Buffer | null
+  /** Keeps the process alive while a `next()` waits (`true`), or not (`false`). */
+  keepAlive(alive: boolean): void
+  /** Stops the pump and frees sled's subscriber; later `take()` calls throw SLED_CLOSED. */
+  close(): void
+}
+
 export declare class NativeTree {
   /** The tree's name (`__sled__default` for the default tree). */
   name(): Buffer
@@ -85,6 +97,11 @@ export declare class NativeTree {
   range(spec: RangeSpec): NativeIter
   /** Iterates the entries whose key starts with `prefix` (all of them for an empty prefix). */
   scanPrefix(prefix: Uint8Array, reverse: boolean, limit?: number | undefined | null): NativeIter
+  /**
+   * Watches inserts and removes of keys starting with `prefix`; `notify` is called
+   * (from the JS thread) when events are waiting.
+   */
+  watchPrefix(prefix: Uint8Array, highWaterMark: number, notify: () => void): NativeSubscriber
   first(): [Buffer, Buffer] | undefined
   last(): [Buffer, Buffer] | undefined
   /** The entry with the greatest key below `key`. */

@@ -53,6 +53,7 @@ wrapClass(addon.NativeDb)
 wrapClass(addon.NativeTree)
 wrapClass(addon.NativeIter)
 wrapClass(addon.NativeTxTree)
+wrapClass(addon.NativeSubscriber)
 
 export type NativeDb = Native.NativeDb
 export type NativeTree = Native.NativeTree
@@ -60,6 +61,7 @@ export type NativeOpenOptions = Native.NativeOpenOptions
 export type NativeIter = Native.NativeIter
 export type RangeSpec = Native.RangeSpec
 export type NativeTxTree = Native.NativeTxTree
+export type NativeSubscriber = Native.NativeSubscriber
 
 export const openNative = wrap('open', addon.open as AnyMethod) as typeof Native.open
 export const runTransaction = wrap('transaction', addon.transaction as AnyMethod) as typeof Native.transaction

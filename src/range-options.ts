@@ -80,3 +80,17 @@ export function scanOptions(raw: unknown): { reverse: boolean; limit: number | u
   checkKeys(opts, SCAN_KEYS)
   return { reverse: reverseOf(opts), limit: limitOf(opts) }
 }
+
+const WATCH_KEYS = new Set(['signal', 'highWaterMark'])
+
+export function watchOptions(raw: unknown): { signal: AbortSignal | undefined; highWaterMark: number } {
+  const opts = requireObject(raw, 'options') ?? {}
+  checkKeys(opts, WATCH_KEYS)
+  const { signal, highWaterMark = 100_000 } = opts
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidType('options.signal', 'an instance of AbortSignal', signal)
+  if (typeof highWaterMark !== 'number') throw invalidType('options.highWaterMark', 'of type number', highWaterMark)
+  if (!Number.isInteger(highWaterMark) || highWaterMark < 1 || highWaterMark > 0xffffffff) {
+    throw outOfRange('options.highWaterMark', 'an integer >= 1 and <= 4294967295', highWaterMark)
+  }
+  return { signal: signal as AbortSignal | undefined, highWaterMark }
+}

@@ -15,8 +15,9 @@ import { Batch } from './batch.js'
 import { argError, SledUnsupportedError } from './errors.js'
 import { type Entry, EntryIterator, type Life } from './iterator.js'
 import type { NativeTree } from './native.js'
-import { type RangeOptions, rangeSpec, type ScanOptions, scanOptions } from './range-options.js'
+import { type RangeOptions, rangeSpec, type ScanOptions, scanOptions, watchOptions } from './range-options.js'
 import { rejectOnThrow } from './reject.js'
+import { Subscriber, type WatchOptions } from './subscriber.js'
 import { transaction as runTransactionOn, type TransactionalTree } from './transaction.js'
 import { CONSTRUCT } from './token.js'
 
@@ -206,6 +207,19 @@ export class Tree<K = Buffer, V = Buffer> {
   /** Every entry in key order; the same as `range()`. */
   iter(): EntryIterator<K, V> {
     return this.range()
+  }
+
+  /**
+   * Watches inserts and removes of keys starting with `prefix` (all keys for ''),
+   * as an async iterator of events. Events wait in a queue of at most
+   * `highWaterMark` (default 100,000); past that the subscriber ends with
+   * SLED_SUBSCRIBER_OVERFLOW. Never blocks writers or the event loop.
+   */
+  watchPrefix(prefix: K | Bytes, opts?: WatchOptions): Subscriber<K, V> {
+    const native = Tree.#of(this)
+    const bytes = toBytes(prefix, 'prefix')
+    const { signal, highWaterMark } = watchOptions(opts)
+    return new Subscriber<K, V>((wake) => native.watchPrefix(bytes, highWaterMark, wake), this, this.#life, signal)
   }
 
   first(): Entry<K, V> | undefined {

@@ -21,6 +21,7 @@ pub enum Code {
     TransactionMisuse,
     TransactionConflict,
     OptionsConflict,
+    SubscriberOverflow,
     InvalidArgValue,
     OutOfRange,
 }
@@ -39,6 +40,7 @@ impl Code {
             Code::TransactionMisuse => "SLED_TRANSACTION_MISUSE",
             Code::TransactionConflict => "SLED_TRANSACTION_CONFLICT",
             Code::OptionsConflict => "SLED_OPTIONS_CONFLICT",
+            Code::SubscriberOverflow => "SLED_SUBSCRIBER_OVERFLOW",
             Code::InvalidArgValue => "ERR_INVALID_ARG_VALUE",
             Code::OutOfRange => "ERR_OUT_OF_RANGE",
         }

@@ -26,6 +26,7 @@ mod iter;
 mod options;
 mod registry;
 mod slot;
+mod subscriber;
 mod tasks;
 mod transaction;
 mod tree;

@@ -62,7 +62,9 @@ impl NativeTxTree {
             Err(UnabortableTransactionError::Conflict) => {
                 // sled re-runs the callback; the error only unwinds the user's code
                 self.run.conflict.set(true);
-                Err(coded(Code::TransactionConflict, &[],
+                Err(coded(
+                    Code::TransactionConflict,
+                    &[],
                     format!("{op}: transaction conflict, it will be retried"),
                 ))
             }

@@ -209,6 +209,20 @@ impl NativeTree {
         })
     }
 
+    /// Watches inserts and removes of keys starting with `prefix`; `notify` is called
+    /// (from the JS thread) when events are waiting.
+    #[napi]
+    pub fn watch_prefix(
+        &self,
+        prefix: &[u8],
+        high_water_mark: u32,
+        notify: napi::bindgen_prelude::Function<(), ()>,
+    ) -> Result<crate::subscriber::NativeSubscriber> {
+        guard("watchPrefix", || {
+            crate::subscriber::NativeSubscriber::start(&self.slot, prefix, high_water_mark, notify)
+        })
+    }
+
     #[napi(ts_return_type = "[Buffer, Buffer] | undefined")]
     pub fn first(&self) -> Result<MaybeEntry> {
         self.run("first", |tree| tree.first()).map(MaybeEntry)
