@@ -17,6 +17,7 @@ export {
 export { type Entry, EntryIterator } from './src/iterator.js'
 export { type RangeOptions, type ScanOptions } from './src/range-options.js'
 export { Batch } from './src/batch.js'
+export { type ExportedCollection } from './src/export-format.js'
 export { type Event, Subscriber, type WatchOptions } from './src/subscriber.js'
 export { transaction, TransactionalTree } from './src/transaction.js'
 export { type CompareAndSwapResult, type MergeOperator, Tree, type UpdateFn } from './src/tree.js'

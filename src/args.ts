@@ -57,10 +57,10 @@ export function requireArray(value: unknown, name: string): unknown[] {
   return value
 }
 
-export function requirePath(value: unknown): string {
-  if (typeof value !== 'string') throw invalidType('path', 'of type string', value)
-  if (value.length === 0) throw invalidValue('path', 'must be a non-empty string', value)
-  if (value.includes('\u0000')) throw invalidValue('path', 'must be a string without null bytes', value)
+export function requirePath(value: unknown, name = 'path'): string {
+  if (typeof value !== 'string') throw invalidType(name, 'of type string', value)
+  if (value.length === 0) throw invalidValue(name, 'must be a non-empty string', value)
+  if (value.includes('\u0000')) throw invalidValue(name, 'must be a string without null bytes', value)
   return value
 }
 

@@ -5,6 +5,7 @@
 import { Buffer } from 'node:buffer'
 import { type Bytes, nativeOptions, requireObject, requirePath, type SledOptions, toBytes } from './args.js'
 import { argError, SledUnsupportedError } from './errors.js'
+import { type ExportedCollection, readExport, writeExport } from './export-format.js'
 import type { Life } from './iterator.js'
 import { type NativeDb, openNative, openNativeAsync } from './native.js'
 import { rejectOnThrow } from './reject.js'
@@ -99,6 +100,72 @@ export class Db<K = Buffer, V = Buffer> extends Tree<K, V> {
   /** CRC32 over every tree of the database (sled's Db::checksum). */
   override checksum(): number {
     return Db.#of(this).checksum()
+  }
+
+  /**
+   * sled's export: one collection per tree (type `tree`, its name, its `[key, value]`
+   * entries), streamed lazily in chunks, never the whole database in memory.
+   */
+  *export(): IterableIterator<ExportedCollection> {
+    const native = Db.#of(this)
+    for (const name of native.treeNames()) {
+      const tree = this.openTree<Buffer, Buffer>(name)
+      yield { type: Buffer.from('tree'), name, entries: (function* () {
+        for (const [key, value] of tree.iter()) yield [key, value]
+      })() }
+    }
+  }
+
+  /**
+   * Loads collections produced by `export()` (from this or another database). Like
+   * sled, refuses to overwrite: an existing key throws SledUnsupportedError, with
+   * the entries before it imported.
+   */
+  import(collections: Iterable<ExportedCollection>): void {
+    Db.#of(this)
+    if (collections === null || typeof (collections as Partial<Iterable<unknown>>)?.[Symbol.iterator] !== 'function') {
+      throw argError('ERR_INVALID_ARG_TYPE', 'The "collections" argument must be an iterable of exported collections')
+    }
+    for (const collection of collections) {
+      const tree = this.#importTarget(collection)
+      for (const entry of collection.entries as Iterable<Buffer[]>) this.#importEntry(tree, entry)
+    }
+  }
+
+  /** `export()` written to `file` (created or replaced), read lazily, off the event loop's way. */
+  async exportTo(file: string): Promise<void> {
+    Db.#of(this)
+    await writeExport(requirePath(file, 'file'), this.export())
+  }
+
+  /** `import()` of a file written by `exportTo`. */
+  async importFrom(file: string): Promise<void> {
+    Db.#of(this)
+    for await (const collection of readExport(requirePath(file, 'file'))) {
+      const tree = this.#importTarget(collection)
+      for await (const entry of collection.entries) this.#importEntry(tree, entry)
+    }
+  }
+
+  #importTarget(collection: ExportedCollection): Tree {
+    const { type, name } = (collection ?? {}) as Partial<ExportedCollection>
+    if (!(type instanceof Uint8Array) || !(name instanceof Uint8Array) || collection.entries == null) {
+      throw argError('ERR_INVALID_ARG_VALUE', 'import: each collection must be { type, name, entries }')
+    }
+    if (Buffer.from(type).toString() !== 'tree') {
+      throw new SledUnsupportedError(`import: unknown collection type ${JSON.stringify(Buffer.from(type).toString())}`)
+    }
+    return this.openTree<Buffer, Buffer>(name)
+  }
+
+  #importEntry(tree: Tree, entry: unknown): void {
+    if (!Array.isArray(entry) || entry.length !== 2) {
+      throw argError('ERR_INVALID_ARG_VALUE', 'import: each entry must be [key, value]')
+    }
+    const [key, value] = entry as [Bytes, Bytes]
+    if (!tree.compareAndSwap(key, undefined, value).ok) {
+      throw new SledUnsupportedError(`import into ${tree.name}: key ${Buffer.from(toBytes(key, 'key')).toString('hex')} already exists (import never overwrites)`)
+    }
   }
 
   /**
