@@ -2,7 +2,8 @@
 // this module, so both share one copy and one set of error classes).
 
 export { type Bytes, type Mode, type SledOptions } from './src/args.js'
-export { Db, type Encoding, type EncodingOptions, open, openAsync, type OpenOptions } from './src/db.js'
+export { Db, open, openAsync, type OpenOptions } from './src/db.js'
+export { type Codec, type Encoding, type EncodingOptions } from './src/encodings.js'
 export {
   SledClosedError,
   SledCollectionNotFoundError,

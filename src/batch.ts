@@ -3,20 +3,23 @@
 // the one-buffer format crates/sled-node/src/batch.rs reads.
 
 import { Buffer } from 'node:buffer'
-import { type Bytes, invalidType, toBytes } from './args.js'
+import { type Bytes, invalidType } from './args.js'
+import { type Coders, codersFor } from './encodings.js'
 
 const INSERT = 1
 const REMOVE = 0
 
 export class Batch<K = Bytes, V = Bytes> {
+  // a plain `new Batch()` takes raw bytes; tree.batch() encodes with the tree's encodings
+  #coders: Coders = codersFor(undefined)
   #parts: Uint8Array[] = []
   #size = 0
   #length = 0
 
   /** Adds an insert; later operations on the same key win. */
   insert(key: K | Bytes, value: V | Bytes): this {
-    const k = toBytes(key, 'key')
-    const v = toBytes(value, 'value')
+    const k = this.#coders.key.encode(key, 'key')
+    const v = this.#coders.value.encode(value, 'value')
     const head = Buffer.allocUnsafe(5)
     head[0] = INSERT
     head.writeUInt32LE(k.byteLength, 1)
@@ -28,7 +31,7 @@ export class Batch<K = Bytes, V = Bytes> {
 
   /** Adds a remove. */
   remove(key: K | Bytes): this {
-    const k = toBytes(key, 'key')
+    const k = this.#coders.key.encode(key, 'key')
     const head = Buffer.allocUnsafe(5)
     head[0] = REMOVE
     head.writeUInt32LE(k.byteLength, 1)
@@ -47,6 +50,13 @@ export class Batch<K = Bytes, V = Bytes> {
       this.#size += part.byteLength
     }
     this.#length++
+  }
+
+  /** @internal a Batch encoding with `coders` (tree.batch()) */
+  static withCoders<K, V>(coders: Coders): Batch<K, V> {
+    const batch = new Batch<K, V>()
+    batch.#coders = coders
+    return batch
   }
 
   /** @internal the packed operations */

@@ -3,8 +3,9 @@
 // path share one sled database through the native registry.
 
 import { Buffer } from 'node:buffer'
-import { type Bytes, nativeOptions, requireObject, requirePath, type SledOptions, toBytes } from './args.js'
-import { argError, SledUnsupportedError } from './errors.js'
+import { type Bytes, invalidValue, nativeOptions, requireObject, requirePath, type SledOptions, toBytes } from './args.js'
+import { type Coders, codersFor, type EncodingOptions } from './encodings.js'
+import { argError, SledClosedError, SledUnsupportedError } from './errors.js'
 import { type ExportedCollection, readExport, writeExport } from './export-format.js'
 import type { Life } from './iterator.js'
 import { type NativeDb, openNative, openNativeAsync } from './native.js'
@@ -12,37 +13,31 @@ import { rejectOnThrow } from './reject.js'
 import { CONSTRUCT } from './token.js'
 import { Tree } from './tree.js'
 
-/** Encodings arrive with the encodings issue; only raw bytes are supported today. */
-export type Encoding = 'buffer'
-
-export interface EncodingOptions {
-  keyEncoding?: Encoding
-  valueEncoding?: Encoding
-}
-
-export interface OpenOptions extends SledOptions, EncodingOptions {}
+export interface OpenOptions<K = unknown, V = unknown> extends SledOptions, EncodingOptions<K, V> {}
 
 const ENCODING_KEYS = ['keyEncoding', 'valueEncoding'] as const
 
-function checkEncodings(opts: Record<string, unknown> | undefined): void {
-  for (const key of ENCODING_KEYS) {
-    const value = opts?.[key]
-    if (value !== undefined && value !== 'buffer') {
-      throw new SledUnsupportedError(`${key} ${JSON.stringify(value)} is not supported yet; only 'buffer' is`)
-    }
-  }
-}
+const OPEN_TREE_KEYS = new Set<string>(ENCODING_KEYS)
 
 export class Db<K = Buffer, V = Buffer> extends Tree<K, V> {
   readonly #db: NativeDb
   readonly #life: Life
+  readonly #coders: Coders
 
   /** @internal use `open()` or `openAsync()` */
-  constructor(token: symbol, native: NativeDb, life: Life = { closed: false }) {
+  constructor(token: symbol, native: NativeDb, coders: Coders, life: Life = { closed: false }) {
     if (token !== CONSTRUCT) throw argError('ERR_ILLEGAL_CONSTRUCTOR', 'Illegal constructor: use open() or openAsync()')
-    super(token, native.defaultTree(), undefined, life)
+    super(token, native.defaultTree(), undefined, life, coders)
     this.#db = native
     this.#life = life
+    this.#coders = coders
+  }
+
+  /** `#of`, plus SledClosedError for methods that would not otherwise reach native code first. */
+  static #open(self: unknown, op: string): NativeDb {
+    const native = Db.#of(self)
+    if (native.closed) throw new SledClosedError(`${op} on ${native.path}: the handle is closed`)
+    return native
   }
 
   static #of(self: unknown): NativeDb {
@@ -66,12 +61,19 @@ export class Db<K = Buffer, V = Buffer> extends Tree<K, V> {
     return Db.#of(this).wasRecovered
   }
 
-  /** Opens (creating if needed) the tree `name`; it lives as long as this handle. */
-  openTree<K2 = Buffer, V2 = Buffer>(name: string | Uint8Array, opts?: EncodingOptions): Tree<K2, V2> {
+  /**
+   * Opens (creating if needed) the tree `name`; it lives as long as this handle. Its
+   * encodings default to this Db's.
+   */
+  openTree<K2 = K, V2 = V>(name: string | Uint8Array, opts?: EncodingOptions<K2, V2>): Tree<K2, V2> {
     const native = Db.#of(this)
     const nameBytes = toBytes(name, 'name')
-    checkEncodings(requireObject(opts, 'opts'))
-    return new Tree<K2, V2>(CONSTRUCT, native.openTree(nameBytes), this, this.#life)
+    const raw = requireObject(opts, 'opts')
+    for (const key of Object.keys(raw ?? {})) {
+      if (!OPEN_TREE_KEYS.has(key)) throw invalidValue('opts', `has an unknown property '${key}'`, raw)
+    }
+    const coders = codersFor(raw, this.#coders)
+    return new Tree<K2, V2>(CONSTRUCT, native.openTree(nameBytes), this, this.#life, coders)
   }
 
   /**
@@ -107,9 +109,9 @@ export class Db<K = Buffer, V = Buffer> extends Tree<K, V> {
    * entries), streamed lazily in chunks, never the whole database in memory.
    */
   *export(): IterableIterator<ExportedCollection> {
-    const native = Db.#of(this)
+    const native = Db.#open(this, 'export')
     for (const name of native.treeNames()) {
-      const tree = this.openTree<Buffer, Buffer>(name)
+      const tree = this.openTree<Buffer, Buffer>(name, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
       yield { type: Buffer.from('tree'), name, entries: (function* () {
         for (const [key, value] of tree.iter()) yield [key, value]
       })() }
@@ -122,7 +124,7 @@ export class Db<K = Buffer, V = Buffer> extends Tree<K, V> {
    * the entries before it imported.
    */
   import(collections: Iterable<ExportedCollection>): void {
-    Db.#of(this)
+    Db.#open(this, 'import')
     if (collections === null || typeof (collections as Partial<Iterable<unknown>>)?.[Symbol.iterator] !== 'function') {
       throw argError('ERR_INVALID_ARG_TYPE', 'The "collections" argument must be an iterable of exported collections')
     }
@@ -134,20 +136,20 @@ export class Db<K = Buffer, V = Buffer> extends Tree<K, V> {
 
   /** `export()` written to `file` (created or replaced), read lazily, off the event loop's way. */
   async exportTo(file: string): Promise<void> {
-    Db.#of(this)
+    Db.#open(this, 'exportTo')
     await writeExport(requirePath(file, 'file'), this.export())
   }
 
   /** `import()` of a file written by `exportTo`. */
   async importFrom(file: string): Promise<void> {
-    Db.#of(this)
+    Db.#open(this, 'importFrom')
     for await (const collection of readExport(requirePath(file, 'file'))) {
       const tree = this.#importTarget(collection)
       for await (const entry of collection.entries) this.#importEntry(tree, entry)
     }
   }
 
-  #importTarget(collection: ExportedCollection): Tree {
+  #importTarget(collection: ExportedCollection): Tree<Buffer, Buffer> {
     const { type, name } = (collection ?? {}) as Partial<ExportedCollection>
     if (!(type instanceof Uint8Array) || !(name instanceof Uint8Array) || collection.entries == null) {
       throw argError('ERR_INVALID_ARG_VALUE', 'import: each collection must be { type, name, entries }')
@@ -155,10 +157,10 @@ export class Db<K = Buffer, V = Buffer> extends Tree<K, V> {
     if (Buffer.from(type).toString() !== 'tree') {
       throw new SledUnsupportedError(`import: unknown collection type ${JSON.stringify(Buffer.from(type).toString())}`)
     }
-    return this.openTree<Buffer, Buffer>(name)
+    return this.openTree<Buffer, Buffer>(name, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
   }
 
-  #importEntry(tree: Tree, entry: unknown): void {
+  #importEntry(tree: Tree<Buffer, Buffer>, entry: unknown): void {
     if (!Array.isArray(entry) || entry.length !== 2) {
       throw argError('ERR_INVALID_ARG_VALUE', 'import: each entry must be [key, value]')
     }
@@ -176,16 +178,22 @@ export class Db<K = Buffer, V = Buffer> extends Tree<K, V> {
    */
   close(): void {
     const native = Db.#of(this)
-    this.#life.closed = true
-    native.close()
+    try {
+      native.close()
+    } finally {
+      // not when close() was refused (inside a transaction): the handle stays usable
+      if (native.closed) this.#life.closed = true
+    }
   }
 
   /** `close` with the flush and release on the libuv pool; the handle is closed at once. */
   closeAsync(): Promise<void> {
     return rejectOnThrow(() => {
       const native = Db.#of(this)
-      this.#life.closed = true
-      return native.closeAsync()
+      const closing = native.closeAsync()
+      // closeAsync detaches synchronously; the flush and release finish on the pool
+      if (native.closed) this.#life.closed = true
+      return closing
     })
   }
 
@@ -202,20 +210,20 @@ export class Db<K = Buffer, V = Buffer> extends Tree<K, V> {
  * Opens the database at `path`, creating it if needed. Opening a path this process
  * already has open (in any thread) returns a new handle on the same database.
  */
-export function open<K = Buffer, V = Buffer>(path: string, options?: OpenOptions): Db<K, V> {
+export function open<K = Buffer, V = Buffer>(path: string, options?: OpenOptions<K, V>): Db<K, V> {
   const target = requirePath(path)
   const opts = requireObject(options, 'options')
-  checkEncodings(opts)
-  return new Db<K, V>(CONSTRUCT, openNative(target, nativeOptions(opts, ENCODING_KEYS)))
+  const coders = codersFor(opts)
+  return new Db<K, V>(CONSTRUCT, openNative(target, nativeOptions(opts, ENCODING_KEYS)), coders)
 }
 
 /** `open` with sled's recovery on the libuv pool. Argument errors reject. */
-export function openAsync<K = Buffer, V = Buffer>(path: string, options?: OpenOptions): Promise<Db<K, V>> {
+export function openAsync<K = Buffer, V = Buffer>(path: string, options?: OpenOptions<K, V>): Promise<Db<K, V>> {
   return rejectOnThrow(async () => {
     const target = requirePath(path)
     const opts = requireObject(options, 'options')
-    checkEncodings(opts)
-    return new Db<K, V>(CONSTRUCT, await openNativeAsync(target, nativeOptions(opts, ENCODING_KEYS)))
+    const coders = codersFor(opts)
+    return new Db<K, V>(CONSTRUCT, await openNativeAsync(target, nativeOptions(opts, ENCODING_KEYS)), coders)
   })
 }
 

@@ -2,6 +2,7 @@
 // entries from the native iterator (one native call per chunk, not per entry).
 
 import { Buffer } from 'node:buffer'
+import type { Coders } from './encodings.js'
 import { SledClosedError } from './errors.js'
 import type { NativeIter } from './native.js'
 
@@ -40,16 +41,18 @@ export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<E
   // keeps the tree (and so its Db) alive while the iterator is reachable
   readonly #owner: object
   readonly #life: Life
+  readonly #coders: Coders
   #buffer: Entry<Buffer, Buffer>[] = []
   #at = 0
   // async next() calls run one after another, so chunks are consumed in order
   #pending: Promise<unknown> = Promise.resolve()
 
   /** @internal created by range(), scanPrefix() and iter() */
-  constructor(native: NativeIter, owner: object, life: Life) {
+  constructor(native: NativeIter, owner: object, life: Life, coders: Coders) {
     this.#native = native
     this.#owner = owner
     this.#life = life
+    this.#coders = coders
   }
 
   /** The next buffered entry, or undefined when a chunk must be fetched (or it is over). */
@@ -69,8 +72,19 @@ export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<E
   #refill(chunk: Buffer | null): void {
     this.#buffer = []
     this.#at = 0
-    if (chunk === null) this.#finish()
-    else unpack(chunk, this.#buffer)
+    if (chunk === null) {
+      this.#finish()
+      return
+    }
+    unpack(chunk, this.#buffer)
+    const { key, value } = this.#coders
+    // decoded a chunk at a time; with the default 'buffer' encoding nothing to do
+    if (!key.raw || !value.raw) {
+      for (const entry of this.#buffer as unknown[][]) {
+        if (!key.raw) entry[0] = key.decode(entry[0] as Buffer)
+        if (!value.raw) entry[1] = value.decode(entry[1] as Buffer)
+      }
+    }
   }
 
   #finish(): void {

@@ -1,6 +1,6 @@
 // Range and prefix-scan options: validation and translation to the native RangeSpec.
 
-import { type Bytes, invalidType, invalidValue, outOfRange, requireObject, toBytes } from './args.js'
+import { type Bytes, invalidType, invalidValue, outOfRange, requireObject } from './args.js'
 import type { RangeSpec } from './native.js'
 
 export interface RangeOptions<K = Bytes> {
@@ -45,26 +45,30 @@ export function limitOf(opts: Record<string, unknown> | undefined): number | und
 }
 
 /** One side of a range: at most one of the exclusive and inclusive bounds. */
+type EncodeKey = (key: unknown, name: string) => Uint8Array
+
 function side(
   opts: Record<string, unknown>,
   exclusive: 'gt' | 'lt',
   inclusive: 'gte' | 'lte',
+  encode: EncodeKey,
 ): { key: Uint8Array | undefined; inclusive: boolean } {
   const ex = opts[exclusive]
   const inc = opts[inclusive]
   if (ex !== undefined && inc !== undefined) {
     throw invalidValue('options', `must not set both '${exclusive}' and '${inclusive}'`, opts)
   }
-  if (inc !== undefined) return { key: toBytes(inc, `options.${inclusive}`), inclusive: true }
-  if (ex !== undefined) return { key: toBytes(ex, `options.${exclusive}`), inclusive: false }
+  if (inc !== undefined) return { key: encode(inc, `options.${inclusive}`), inclusive: true }
+  if (ex !== undefined) return { key: encode(ex, `options.${exclusive}`), inclusive: false }
   return { key: undefined, inclusive: false }
 }
 
-export function rangeSpec(raw: unknown): RangeSpec {
+/** Validates range options; bounds are encoded with the tree's key encoding. */
+export function rangeSpec(raw: unknown, encode: EncodeKey): RangeSpec {
   const opts = requireObject(raw, 'options') ?? {}
   checkKeys(opts, RANGE_KEYS)
-  const lower = side(opts, 'gt', 'gte')
-  const upper = side(opts, 'lt', 'lte')
+  const lower = side(opts, 'gt', 'gte', encode)
+  const upper = side(opts, 'lt', 'lte', encode)
   return {
     lower: lower.key,
     lowerInclusive: lower.inclusive,

@@ -3,6 +3,7 @@
 // takes them in one packed chunk.
 
 import type { Buffer } from 'node:buffer'
+import type { Coders } from './encodings.js'
 import { SledClosedError } from './errors.js'
 import type { Life } from './iterator.js'
 import type { NativeSubscriber } from './native.js'
@@ -22,7 +23,7 @@ interface Waiter<K, V> {
 }
 
 /** `[count u32] ([kind u8][klen u32][vlen u32][key][value])*`, little-endian. */
-function unpack<K, V>(chunk: Buffer, out: Event<K, V>[]): void {
+function unpack<K, V>(chunk: Buffer, out: Event<K, V>[], coders: Coders): void {
   const count = chunk.readUInt32LE(0)
   let at = 4
   for (let i = 0; i < count; i++) {
@@ -30,9 +31,9 @@ function unpack<K, V>(chunk: Buffer, out: Event<K, V>[]): void {
     const klen = chunk.readUInt32LE(at + 1)
     const vlen = chunk.readUInt32LE(at + 5)
     at += 9
-    const key = chunk.subarray(at, at + klen) as K
+    const key = coders.key.decode(chunk.subarray(at, at + klen)) as K
     at += klen
-    if (kind === 1) out.push({ type: 'insert', key, value: chunk.subarray(at, at + vlen) as V })
+    if (kind === 1) out.push({ type: 'insert', key, value: coders.value.decode(chunk.subarray(at, at + vlen)) as V })
     else out.push({ type: 'remove', key })
     at += vlen
   }
@@ -43,6 +44,7 @@ export class Subscriber<K = Buffer, V = Buffer> implements AsyncIterableIterator
   // keeps the tree (and its Db) alive while the subscriber is reachable
   readonly #owner: object
   readonly #life: Life
+  readonly #coders: Coders
   #events: Event<K, V>[] = []
   #waiter: Waiter<K, V> | undefined
   #error: unknown
@@ -50,9 +52,10 @@ export class Subscriber<K = Buffer, V = Buffer> implements AsyncIterableIterator
   readonly #onAbort = (): void => this.close()
 
   /** @internal created by watchPrefix() */
-  constructor(start: (wake: () => void) => NativeSubscriber, owner: object, life: Life, signal: AbortSignal | undefined) {
+  constructor(start: (wake: () => void) => NativeSubscriber, owner: object, life: Life, signal: AbortSignal | undefined, coders: Coders) {
     this.#owner = owner
     this.#life = life
+    this.#coders = coders
     this.#native = start(() => this.#wake())
     this.#signal = signal
     if (signal?.aborted) this.close()
@@ -65,7 +68,7 @@ export class Subscriber<K = Buffer, V = Buffer> implements AsyncIterableIterator
     if (native === undefined) return false
     try {
       const chunk = native.take()
-      if (chunk !== null) unpack(chunk, this.#events)
+      if (chunk !== null) unpack(chunk, this.#events, this.#coders)
       return true
     } catch (error) {
       // closed with its Db, or overflowed: end with that error

@@ -3,20 +3,28 @@
 // may run more than once on conflicts, and aborts everything by throwing.
 
 import type { Buffer } from 'node:buffer'
-import { type Bytes, invalidValue, requireArray, requireFunction, toBytes } from './args.js'
+import { type Bytes, invalidValue, requireArray, requireFunction } from './args.js'
 import { Batch } from './batch.js'
 import { argError, SledError } from './errors.js'
 import { type NativeTxTree, runTransaction } from './native.js'
 import { CONSTRUCT } from './token.js'
-import { nativeTreeOf, type Tree } from './tree.js'
+import { type Tree, treeInternals } from './tree.js'
+import type { Coders } from './encodings.js'
 
 export class TransactionalTree<K = Buffer, V = Buffer> {
   readonly #native: NativeTxTree
+  readonly #coders: Coders
 
   /** @internal handed to transaction callbacks */
-  constructor(token: symbol, native: NativeTxTree) {
+  constructor(token: symbol, native: NativeTxTree, coders: Coders) {
     if (token !== CONSTRUCT) throw argError('ERR_ILLEGAL_CONSTRUCTOR', 'Illegal constructor: use transaction()')
     this.#native = native
+    this.#coders = coders
+  }
+
+  #decode(bytes: Buffer | undefined): V | undefined {
+    const coder = this.#coders.value
+    return (bytes === undefined || coder.raw ? bytes : coder.decode(bytes)) as V | undefined
   }
 
   static #of(self: unknown): NativeTxTree {
@@ -27,15 +35,18 @@ export class TransactionalTree<K = Buffer, V = Buffer> {
   }
 
   get(key: K | Bytes): V | undefined {
-    return TransactionalTree.#of(this).get(toBytes(key, 'key')) as V | undefined
+    const native = TransactionalTree.#of(this)
+    return this.#decode(native.get(this.#coders.key.encode(key, 'key')))
   }
 
   insert(key: K | Bytes, value: V | Bytes): V | undefined {
-    return TransactionalTree.#of(this).insert(toBytes(key, 'key'), toBytes(value, 'value')) as V | undefined
+    const native = TransactionalTree.#of(this)
+    return this.#decode(native.insert(this.#coders.key.encode(key, 'key'), this.#coders.value.encode(value, 'value')))
   }
 
   remove(key: K | Bytes): V | undefined {
-    return TransactionalTree.#of(this).remove(toBytes(key, 'key')) as V | undefined
+    const native = TransactionalTree.#of(this)
+    return this.#decode(native.remove(this.#coders.key.encode(key, 'key')))
   }
 
   apply(batch: Batch<K, V>): void {
@@ -63,19 +74,40 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 export function transaction<K, V, T>(trees: readonly Tree<K, V>[], fn: (txs: TransactionalTree<K, V>[]) => T): T {
   const list = requireArray(trees, 'trees')
   if (list.length === 0) throw invalidValue('trees', 'must contain at least one tree', trees)
-  const natives = list.map((tree) => nativeTreeOf(tree))
+  const internals = list.map((tree) => treeInternals(tree))
   const body = requireFunction<(txs: TransactionalTree<K, V>[]) => T>(fn, 'fn')
-  return runTransaction(natives, (txs) => {
-    const result = body(txs.map((tx) => new TransactionalTree<K, V>(CONSTRUCT, tx)))
-    if (isThenable(result)) {
-      // the promise's later steps fail on the ended transaction; keep that from
-      // becoming an unhandled rejection on top of the error thrown here
-      Promise.resolve(result).then(undefined, () => undefined)
-      throw new SledError(
-        'transaction: the callback returned a Promise; transactions are synchronous (sled holds its lock while the callback runs)',
-        'SLED_TRANSACTION_MISUSE',
-      )
-    }
-    return result
-  }) as T
+  // what fn threw, kept here so it is rethrown as the very same value (any value,
+  // not only Errors) rather than whatever crossing the native layer makes of it
+  let thrown: { value: unknown } | undefined
+  try {
+    return runTransaction(
+      internals.map((t) => t.native),
+      (txs) => {
+        thrown = undefined
+        try {
+          return checkedResult(body(txs.map((tx, i) => new TransactionalTree<K, V>(CONSTRUCT, tx, (internals[i] as { coders: Coders }).coders))))
+        } catch (error) {
+          thrown = { value: error }
+          throw error
+        }
+      },
+    ) as T
+  } catch (error) {
+    if (thrown !== undefined) throw thrown.value
+    throw error
+  }
+}
+
+/** A transaction callback must return synchronously. */
+function checkedResult<T>(result: T): T {
+  if (isThenable(result)) {
+    // the promise's later steps fail on the ended transaction; keep that from
+    // becoming an unhandled rejection on top of the error thrown here
+    Promise.resolve(result).then(undefined, () => undefined)
+    throw new SledError(
+      'transaction: the callback returned a Promise; transactions are synchronous (sled holds its lock while the callback runs)',
+      'SLED_TRANSACTION_MISUSE',
+    )
+  }
+  return result
 }

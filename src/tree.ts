@@ -3,16 +3,10 @@
 // native errors arrive already translated (src/native.ts).
 
 import { Buffer } from 'node:buffer'
-import {
-  type Bytes,
-  requireArgs,
-  requireArray,
-  requireFunction,
-  toBytes,
-  toOptionalBytes,
-} from './args.js'
+import { type Bytes, requireArgs, requireArray, requireFunction } from './args.js'
 import { Batch } from './batch.js'
-import { argError, SledUnsupportedError } from './errors.js'
+import { type Coders, prefixBytes } from './encodings.js'
+import { argError, SledClosedError, SledUnsupportedError } from './errors.js'
 import { type Entry, EntryIterator, type Life } from './iterator.js'
 import type { NativeTree } from './native.js'
 import { type RangeOptions, rangeSpec, type ScanOptions, scanOptions, watchOptions } from './range-options.js'
@@ -30,12 +24,12 @@ export type UpdateFn<V> = (old: V | undefined) => V | Bytes | undefined
 /** Combines the stored value with a merged one; `undefined` out deletes the key. */
 export type MergeOperator<K, V> = (key: K, old: V | undefined, value: V) => V | Bytes | undefined
 
-// set in Tree's static block: lets transaction() reach a tree's native handle
-let nativeOf: (tree: unknown) => NativeTree
+// set in Tree's static block: lets transaction() reach a tree's native handle and codecs
+let internalsOf: (tree: unknown) => { native: NativeTree; coders: Coders }
 
-/** @internal the native handle behind a Tree (ERR_INVALID_THIS for anything else) */
-export function nativeTreeOf(tree: unknown): NativeTree {
-  return nativeOf(tree)
+/** @internal the native handle and coders behind a Tree (ERR_INVALID_THIS for anything else) */
+export function treeInternals(tree: unknown): { native: NativeTree; coders: Coders } {
+  return internalsOf(tree)
 }
 
 export class Tree<K = Buffer, V = Buffer> {
@@ -44,21 +38,30 @@ export class Tree<K = Buffer, V = Buffer> {
   // closes every tree it created
   readonly #owner: object | undefined
   readonly #life: Life
+  readonly #coders: Coders
   #mergeOperator: MergeOperator<K, V> | undefined
   /** The tree's name, as UTF-8 text (`__sled__default` for a Db's default tree). */
   readonly name: string
 
   /** @internal use `open()` or `db.openTree()` */
-  constructor(token: symbol, native: NativeTree, owner: object | undefined, life: Life) {
+  constructor(token: symbol, native: NativeTree, owner: object | undefined, life: Life, coders: Coders) {
     if (token !== CONSTRUCT) throw argError('ERR_ILLEGAL_CONSTRUCTOR', 'Illegal constructor: use open() or db.openTree()')
     this.#native = native
     this.#owner = owner
     this.#life = life
+    this.#coders = coders
     this.name = native.name().toString('utf8')
   }
 
   static {
-    nativeOf = (tree) => Tree.#of(tree)
+    internalsOf = (tree) => ({ native: Tree.#of(tree), coders: (tree as Tree<unknown, unknown>).#coders })
+  }
+
+  /** `#of`, plus SledClosedError for methods that would not otherwise reach native code. */
+  static #open(self: unknown, op: string): NativeTree {
+    const native = Tree.#of(self)
+    if (native.closed) throw new SledClosedError(`${op} on tree ${JSON.stringify((self as Tree<unknown, unknown>).name)}: the handle is closed`)
+    return native
   }
 
   /** The native tree behind `self`, or ERR_INVALID_THIS when called on something else. */
@@ -69,33 +72,63 @@ export class Tree<K = Buffer, V = Buffer> {
     return (self as Tree<unknown, unknown>).#native
   }
 
+  #key(key: unknown, name = 'key'): Uint8Array {
+    return this.#coders.key.encode(key, name)
+  }
+
+  #value(value: unknown, name = 'value'): Uint8Array {
+    return this.#coders.value.encode(value, name)
+  }
+
+  /** `undefined` means absent (CAS expected) or delete (CAS proposed, update results); so does `null` unless the encoding can store it. */
+  #optionalValue(value: unknown, name: string): Uint8Array | undefined {
+    const coder = this.#coders.value
+    return value === undefined || (value === null && !coder.nullIsValue) ? undefined : coder.encode(value, name)
+  }
+
+  #decodeValue(bytes: Buffer | undefined): V | undefined {
+    if (bytes === undefined) return undefined
+    const coder = this.#coders.value
+    return (coder.raw ? bytes : coder.decode(bytes)) as V
+  }
+
+  #decodeEntry(entry: [Buffer, Buffer] | undefined): Entry<K, V> | undefined {
+    if (entry === undefined) return undefined
+    const { key, value } = this.#coders
+    return [(key.raw ? entry[0] : key.decode(entry[0])) as K, (value.raw ? entry[1] : value.decode(entry[1])) as V]
+  }
+
   /** Whether this tree's handle is closed (its Db closed, or the tree dropped). */
   get closed(): boolean {
     return Tree.#of(this).closed
   }
 
   get(key: K | Bytes): V | undefined {
-    return Tree.#of(this).get(toBytes(key, 'key')) as V | undefined
+    const native = Tree.#of(this)
+    return this.#decodeValue(native.get(this.#key(key)))
   }
 
   getMany(keys: (K | Bytes)[]): (V | undefined)[] {
     const native = Tree.#of(this)
-    const list = requireArray(keys, 'keys').map((key, i) => toBytes(key, `keys[${i}]`))
-    return native.getMany(list) as (V | undefined)[]
+    const list = requireArray(keys, 'keys').map((key, i) => this.#key(key, `keys[${i}]`))
+    return native.getMany(list).map((value) => this.#decodeValue(value))
   }
 
   /** Stores `value` under `key`; returns the previous value. */
   insert(key: K | Bytes, value: V | Bytes): V | undefined {
-    return Tree.#of(this).insert(toBytes(key, 'key'), toBytes(value, 'value')) as V | undefined
+    const native = Tree.#of(this)
+    return this.#decodeValue(native.insert(this.#key(key), this.#value(value)))
   }
 
   /** Deletes `key`; returns the removed value. */
   remove(key: K | Bytes): V | undefined {
-    return Tree.#of(this).remove(toBytes(key, 'key')) as V | undefined
+    const native = Tree.#of(this)
+    return this.#decodeValue(native.remove(this.#key(key)))
   }
 
   containsKey(key: K | Bytes): boolean {
-    return Tree.#of(this).containsKey(toBytes(key, 'key'))
+    const native = Tree.#of(this)
+    return native.containsKey(this.#key(key))
   }
 
   /**
@@ -107,12 +140,12 @@ export class Tree<K = Buffer, V = Buffer> {
     const native = Tree.#of(this)
     requireArgs(arguments.length, 3, ['key', 'expected', 'proposed'])
     const result = native.compareAndSwap(
-      toBytes(key, 'key'),
-      toOptionalBytes(expected, 'expected'),
-      toOptionalBytes(proposed, 'proposed'),
+      this.#key(key),
+      this.#optionalValue(expected, 'expected'),
+      this.#optionalValue(proposed, 'proposed'),
     )
     if (result.ok) return { ok: true }
-    return { ok: false, current: result.current as V | undefined, proposed: result.proposed as V | undefined }
+    return { ok: false, current: this.#decodeValue(result.current), proposed: this.#decodeValue(result.proposed) }
   }
 
   /**
@@ -121,24 +154,23 @@ export class Tree<K = Buffer, V = Buffer> {
    * once and must be pure; if it throws, nothing changes.
    */
   updateAndFetch(key: K | Bytes, fn: UpdateFn<V>): V | undefined {
-    return this.#update(key, fn)[1]
+    const native = Tree.#of(this)
+    return this.#update(native, this.#key(key), requireFunction<UpdateFn<V>>(fn, 'fn'))[1]
   }
 
   /** Like `updateAndFetch`, but returns the value before the update. */
   fetchAndUpdate(key: K | Bytes, fn: UpdateFn<V>): V | undefined {
-    return this.#update(key, fn)[0]
+    const native = Tree.#of(this)
+    return this.#update(native, this.#key(key), requireFunction<UpdateFn<V>>(fn, 'fn'))[0]
   }
 
-  #update(key: K | Bytes, fn: UpdateFn<V>): [V | undefined, V | undefined] {
-    const native = Tree.#of(this)
-    const k = toBytes(key, 'key')
-    const update = requireFunction<UpdateFn<V>>(fn, 'fn')
-    let current = native.get(k)
+  #update(native: NativeTree, key: Uint8Array, update: UpdateFn<V>): [V | undefined, V | undefined] {
+    let current = native.get(key)
     for (;;) {
       // fn gets a copy: if it mutated the buffer we compare against, the swap could never succeed
-      const next = toOptionalBytes(update((current && Buffer.from(current)) as V | undefined), 'the value returned by fn')
-      const result = native.compareAndSwap(k, current, next)
-      if (result.ok) return [current as V | undefined, (next && Buffer.from(next)) as V | undefined]
+      const next = this.#optionalValue(update(this.#decodeValue(current && Buffer.from(current))), 'the value returned by fn')
+      const result = native.compareAndSwap(key, current, next)
+      if (result.ok) return [this.#decodeValue(current), this.#decodeValue(next && Buffer.from(next))]
       current = result.current
     }
   }
@@ -174,17 +206,17 @@ export class Tree<K = Buffer, V = Buffer> {
 
   /** `get` on the libuv pool. */
   getAsync(key: K | Bytes): Promise<V | undefined> {
-    return rejectOnThrow(() => Tree.#of(this).getAsync(toBytes(key, 'key')) as Promise<V | undefined>)
+    return rejectOnThrow(() => Tree.#of(this).getAsync(this.#key(key))).then((v) => this.#decodeValue(v))
   }
 
   /** `insert` on the libuv pool. */
   insertAsync(key: K | Bytes, value: V | Bytes): Promise<V | undefined> {
-    return rejectOnThrow(() => Tree.#of(this).insertAsync(toBytes(key, 'key'), toBytes(value, 'value')) as Promise<V | undefined>)
+    return rejectOnThrow(() => Tree.#of(this).insertAsync(this.#key(key), this.#value(value))).then((v) => this.#decodeValue(v))
   }
 
   /** `remove` on the libuv pool. */
   removeAsync(key: K | Bytes): Promise<V | undefined> {
-    return rejectOnThrow(() => Tree.#of(this).removeAsync(toBytes(key, 'key')) as Promise<V | undefined>)
+    return rejectOnThrow(() => Tree.#of(this).removeAsync(this.#key(key))).then((v) => this.#decodeValue(v))
   }
 
   /**
@@ -193,15 +225,19 @@ export class Tree<K = Buffer, V = Buffer> {
    */
   range(opts?: RangeOptions<K>): EntryIterator<K, V> {
     const native = Tree.#of(this)
-    return new EntryIterator<K, V>(native.range(rangeSpec(opts)), this, this.#life)
+    const spec = rangeSpec(opts, (bound, name) => this.#key(bound, name))
+    return new EntryIterator<K, V>(native.range(spec), this, this.#life, this.#coders)
   }
 
-  /** Iterates the entries whose key starts with `prefix`; the empty prefix means all. */
+  /**
+   * Iterates the entries whose key starts with `prefix`; the empty prefix means all.
+   * A prefix is raw bytes or UTF-8 text; it never goes through a json or custom codec.
+   */
   scanPrefix(prefix: K | Bytes, opts?: ScanOptions): EntryIterator<K, V> {
     const native = Tree.#of(this)
-    const bytes = toBytes(prefix, 'prefix')
+    const bytes = prefixBytes(prefix)
     const { reverse, limit } = scanOptions(opts)
-    return new EntryIterator<K, V>(native.scanPrefix(bytes, reverse, limit), this, this.#life)
+    return new EntryIterator<K, V>(native.scanPrefix(bytes, reverse, limit), this, this.#life, this.#coders)
   }
 
   /** Every entry in key order; the same as `range()`. */
@@ -217,43 +253,45 @@ export class Tree<K = Buffer, V = Buffer> {
    */
   watchPrefix(prefix: K | Bytes, opts?: WatchOptions): Subscriber<K, V> {
     const native = Tree.#of(this)
-    const bytes = toBytes(prefix, 'prefix')
+    const bytes = prefixBytes(prefix)
     const { signal, highWaterMark } = watchOptions(opts)
-    return new Subscriber<K, V>((wake) => native.watchPrefix(bytes, highWaterMark, wake), this, this.#life, signal)
+    return new Subscriber<K, V>((wake) => native.watchPrefix(bytes, highWaterMark, wake), this, this.#life, signal, this.#coders)
   }
 
   first(): Entry<K, V> | undefined {
-    return Tree.#of(this).first() as Entry<K, V> | undefined
+    return this.#decodeEntry(Tree.#of(this).first())
   }
 
   last(): Entry<K, V> | undefined {
-    return Tree.#of(this).last() as Entry<K, V> | undefined
+    return this.#decodeEntry(Tree.#of(this).last())
   }
 
   /** The entry with the greatest key strictly below `key`. */
   getLt(key: K | Bytes): Entry<K, V> | undefined {
-    return Tree.#of(this).getLt(toBytes(key, 'key')) as Entry<K, V> | undefined
+    const native = Tree.#of(this)
+    return this.#decodeEntry(native.getLt(this.#key(key)))
   }
 
   /** The entry with the smallest key strictly above `key`. */
   getGt(key: K | Bytes): Entry<K, V> | undefined {
-    return Tree.#of(this).getGt(toBytes(key, 'key')) as Entry<K, V> | undefined
+    const native = Tree.#of(this)
+    return this.#decodeEntry(native.getGt(this.#key(key)))
   }
 
   /** Removes and returns the entry with the smallest key (atomically). */
   popMin(): Entry<K, V> | undefined {
-    return Tree.#of(this).popMin() as Entry<K, V> | undefined
+    return this.#decodeEntry(Tree.#of(this).popMin())
   }
 
   /** Removes and returns the entry with the greatest key (atomically). */
   popMax(): Entry<K, V> | undefined {
-    return Tree.#of(this).popMax() as Entry<K, V> | undefined
+    return this.#decodeEntry(Tree.#of(this).popMax())
   }
 
-  /** A Batch for this tree (applies this tree's encodings once they exist). */
+  /** A Batch that encodes keys and values with this tree's encodings. */
   batch(): Batch<K, V> {
-    Tree.#of(this)
-    return new Batch<K, V>()
+    Tree.#open(this, 'batch')
+    return Batch.withCoders<K, V>(this.#coders)
   }
 
   /** Applies every operation of `batch` atomically. */
@@ -277,7 +315,7 @@ export class Tree<K = Buffer, V = Buffer> {
    * set it again after each open, and in each worker thread.
    */
   setMergeOperator(fn: MergeOperator<K, V>): void {
-    Tree.#of(this)
+    Tree.#open(this, 'setMergeOperator')
     this.#mergeOperator = requireFunction<MergeOperator<K, V>>(fn, 'fn')
   }
 
@@ -287,13 +325,17 @@ export class Tree<K = Buffer, V = Buffer> {
    * new value. If the operator throws, that error is rethrown and nothing changes.
    */
   merge(key: K | Bytes, value: V | Bytes): V | undefined {
-    Tree.#of(this)
+    const native = Tree.#open(this, 'merge')
     const operator = this.#mergeOperator
     if (operator === undefined) {
       throw new SledUnsupportedError('merge: no merge operator is set on this handle; call setMergeOperator() first (operators are not persisted)')
     }
-    const k = toBytes(key, 'key')
-    const v = toBytes(value, 'value')
-    return this.#update(k, (old) => operator(Buffer.from(k) as K, old, Buffer.from(v) as V))[1]
+    const k = this.#key(key)
+    const v = this.#value(value)
+    const { key: keyCoder } = this.#coders
+    return this.#update(native, k, (old) => {
+      const decodedKey = (keyCoder.raw ? Buffer.from(k) : keyCoder.decode(Buffer.from(k))) as K
+      return operator(decodedKey, old, this.#decodeValue(Buffer.from(v)) as V)
+    })[1]
   }
 }

@@ -72,7 +72,7 @@ describe('range', () => {
     expect(() => tree.range({ limit: 1.5 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }))
     expect(() => tree.range({ limit: '3' as unknown as number })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
     expect(() => tree.range({ reverse: 1 as unknown as boolean })).toThrow(TypeError)
-    expect(() => tree.range({ from: 'a' } as RangeOptions)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }))
+    expect(() => tree.range({ from: 'a' } as RangeOptions<Buffer>)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }))
     expect(() => tree.range({ gt: 1 as unknown as string })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
     expect(tree.range({ gt: 'b', lt: 'b' }).toArray()).toEqual([])
     expect(tree.range({ gte: 'b', lt: 'b' }).toArray()).toEqual([])

@@ -176,8 +176,37 @@ pub fn release(shared: Arc<Shared>) {
     // sled's Drop flushes and joins its flusher thread; its final fsync unwraps, so a
     // failing disk would panic here: contain it, the lock is released either way
     let _ = catch_unwind(AssertUnwindSafe(move || drop(shared)));
+    wait_for_unlock(&path);
     REGISTRY.entries.lock().remove(&path);
     REGISTRY.changed.notify_all();
+}
+
+/// sled's background I/O threads can hold the database file (and so its `flock`) for a
+/// moment after the last `Db` is dropped; the entry stays busy until the lock is really
+/// free, so a racing open in this process never sees `SLED_LOCKED` and `close()` hands
+/// the path to other processes at once. flock locks belong to an open file
+/// description, so a second descriptor in this process probes them faithfully.
+fn wait_for_unlock(path: &std::path::Path) {
+    use fs2::FileExt;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let db_file = path.join("db");
+    loop {
+        let Ok(file) = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&db_file)
+        else {
+            return; // gone (a temporary database) or unreadable: nothing holds it for us
+        };
+        if file.try_lock_exclusive().is_ok() {
+            let _ = FileExt::unlock(&file);
+            return;
+        }
+        if std::time::Instant::now() >= deadline {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
 }
 
 /// Flushes every open database of the process; used when a JS environment ends.

@@ -1,0 +1,113 @@
+// Encodings: how keys and values turn into bytes and back, per handle
+// (`keyEncoding` / `valueEncoding` on open() and openTree()).
+// 'buffer' (default) | 'view' | 'utf8' | 'json' | a codec { encode, decode }.
+
+import { Buffer } from 'node:buffer'
+import { type Bytes, invalidType, invalidValue, toBytes } from './args.js'
+import { argError } from './errors.js'
+
+/** A user codec: `encode` must return bytes; `decode` gets a Buffer. */
+export interface Codec<T> {
+  encode(value: T): Uint8Array
+  decode(bytes: Uint8Array): T
+}
+
+export type Encoding<T = unknown> = 'buffer' | 'view' | 'utf8' | 'json' | Codec<T>
+
+export interface EncodingOptions<K = unknown, V = unknown> {
+  keyEncoding?: Encoding<K>
+  valueEncoding?: Encoding<V>
+}
+
+/** The internal form: `raw` codecs hand Buffers through untouched (the fast path). */
+export interface Coder {
+  readonly raw: boolean
+  /** json and custom codecs can store `null`; for the others `null` means absent, like `undefined`. */
+  readonly nullIsValue: boolean
+  encode(value: unknown, name: string): Uint8Array
+  decode(bytes: Buffer): unknown
+}
+
+const BUFFER: Coder = { raw: true, nullIsValue: false, encode: toBytes, decode: (b) => b }
+
+const VIEW: Coder = {
+  raw: false,
+  nullIsValue: false,
+  encode: toBytes,
+  decode: (b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength),
+}
+
+const UTF8: Coder = {
+  raw: false,
+  nullIsValue: false,
+  encode: toBytes,
+  decode: (b) => b.toString('utf8'),
+}
+
+const JSON_CODER: Coder = {
+  raw: false,
+  nullIsValue: true,
+  encode(value, name) {
+    const text = JSON.stringify(value)
+    if (text === undefined) throw invalidValue(name, 'cannot be encoded as JSON', value)
+    return Buffer.from(text, 'utf8')
+  },
+  decode: (b) => JSON.parse(b.toString('utf8')) as unknown,
+}
+
+function custom(codec: Codec<unknown>): Coder {
+  return {
+    raw: false,
+    nullIsValue: true,
+    encode(value, name) {
+      // the codec's own errors propagate unchanged
+      const bytes = codec.encode(value)
+      if (!(bytes instanceof Uint8Array)) {
+        throw argError('ERR_INVALID_RETURN_VALUE', `The codec's encode() must return a Uint8Array for "${name}". Received ${typeof bytes}`)
+      }
+      return bytes
+    },
+    decode: (b) => codec.decode(b),
+  }
+}
+
+/** Validates an encoding option; `undefined` means `fallback`. */
+export function coderFor(encoding: unknown, name: string, fallback: Coder = BUFFER): Coder {
+  switch (encoding) {
+    case undefined:
+      return fallback
+    case 'buffer':
+      return BUFFER
+    case 'view':
+      return VIEW
+    case 'utf8':
+      return UTF8
+    case 'json':
+      return JSON_CODER
+  }
+  if (typeof encoding === 'object' && encoding !== null) {
+    const { encode, decode } = encoding as Partial<Codec<unknown>>
+    if (typeof encode === 'function' && typeof decode === 'function') return custom(encoding as Codec<unknown>)
+  }
+  if (typeof encoding === 'string') throw invalidValue(name, "must be 'buffer', 'view', 'utf8', 'json' or a codec", encoding)
+  throw invalidType(name, "one of 'buffer', 'view', 'utf8', 'json' or an object with encode() and decode()", encoding)
+}
+
+export interface Coders {
+  key: Coder
+  value: Coder
+}
+
+export function codersFor(opts: Record<string, unknown> | undefined, inherit?: Coders): Coders {
+  return {
+    key: coderFor(opts?.keyEncoding, 'options.keyEncoding', inherit?.key),
+    value: coderFor(opts?.valueEncoding, 'options.valueEncoding', inherit?.value),
+  }
+}
+
+/** Prefixes are raw bytes or UTF-8 text: never passed through a json or custom codec. */
+export function prefixBytes(prefix: unknown): Uint8Array {
+  return toBytes(prefix, 'prefix')
+}
+
+export type { Bytes }

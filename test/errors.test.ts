@@ -1,0 +1,178 @@
+// The error classes of API.md: exported by name, one hierarchy rooted at SledError
+// (an Error), each with its stable `code` and its class name as `name` — both when
+// constructed and when raised by the library. One copy per process for import and require.
+import { createRequire } from 'node:module'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import * as sled from 'sled-node'
+import {
+  open,
+  SledClosedError,
+  SledCollectionNotFoundError,
+  SledCorruptionError,
+  SledError,
+  SledIoError,
+  SledLockedError,
+  SledPanicError,
+  SledReportableBugError,
+  SledUnsupportedError,
+} from 'sled-node'
+import { runChild } from './helpers/child.js'
+import { dbPath, tempDir } from './helpers/tmp.js'
+
+type AnyErrorClass = new (message: string) => SledError
+
+// [exported name, class, code, direct parent]
+const classes: [string, AnyErrorClass, string, Function][] = [
+  ['SledIoError', SledIoError, 'SLED_IO', SledError],
+  ['SledLockedError', SledLockedError, 'SLED_LOCKED', SledIoError],
+  ['SledCorruptionError', SledCorruptionError, 'SLED_CORRUPTION', SledError],
+  ['SledCollectionNotFoundError', SledCollectionNotFoundError, 'SLED_COLLECTION_NOT_FOUND', SledError],
+  ['SledUnsupportedError', SledUnsupportedError, 'SLED_UNSUPPORTED', SledError],
+  ['SledReportableBugError', SledReportableBugError, 'SLED_REPORTABLE_BUG', SledError],
+  ['SledClosedError', SledClosedError, 'SLED_CLOSED', SledError],
+  ['SledPanicError', SledPanicError, 'SLED_PANIC', SledError],
+]
+
+function caught(fn: () => unknown): unknown {
+  try {
+    fn()
+  } catch (error) {
+    return error
+  }
+  throw new Error('expected the call to throw')
+}
+
+describe('error classes', () => {
+  it('SledError is exported and extends Error', () => {
+    expect(typeof (sled as Record<string, unknown>).SledError).toBe('function')
+    expect(Object.getPrototypeOf(SledError)).toBe(Error)
+    const err = new SledError('base', 'SLED_SOMETHING')
+    expect(err).toBeInstanceOf(Error)
+    expect(err.name).toBe('SledError')
+    expect(err.code).toBe('SLED_SOMETHING')
+    expect(err.message).toBe('base')
+    expect(typeof err.stack).toBe('string')
+    expect(String(err)).toBe('SledError: base')
+  })
+
+  it.each(classes)('%s is exported, extends its parent and has code and name', (exported, cls, code, parent) => {
+    expect((sled as Record<string, unknown>)[exported]).toBe(cls)
+    expect(cls.name).toBe(exported)
+    expect(Object.getPrototypeOf(cls)).toBe(parent)
+
+    const err = new cls('something went wrong')
+    expect(err).toBeInstanceOf(cls)
+    expect(err).toBeInstanceOf(SledError)
+    expect(err).toBeInstanceOf(Error)
+    expect(err.code).toBe(code)
+    expect(err.name).toBe(exported)
+    expect(err.message).toBe('something went wrong')
+    expect(String(err)).toBe(`${exported}: something went wrong`)
+    expect(err.stack).toContain(exported)
+  })
+
+  it('SledLockedError is a SledIoError; no other class is', () => {
+    expect(new SledLockedError('x')).toBeInstanceOf(SledIoError)
+    for (const [name, cls] of classes) {
+      if (name === 'SledLockedError' || name === 'SledIoError') continue
+      expect(new cls('x')).not.toBeInstanceOf(SledIoError)
+    }
+  })
+
+  it('codes are unique', () => {
+    const codes = classes.map(([, , code]) => code)
+    expect(new Set(codes).size).toBe(codes.length)
+  })
+
+  it('import and require see one copy of every class', () => {
+    const required = createRequire(import.meta.url)('sled-node') as typeof sled
+    expect(required.SledError).toBe(SledError)
+    for (const [name, cls] of classes) expect((required as Record<string, unknown>)[name]).toBe(cls)
+    expect(required.open).toBe(open)
+  })
+})
+
+describe('errors raised by the library have the right class, code and name', () => {
+  it('SledClosedError', () => {
+    const db = open(dbPath())
+    db.close()
+    const err = caught(() => db.get('k')) as SledClosedError
+    expect(err).toBeInstanceOf(SledClosedError)
+    expect(err).toBeInstanceOf(SledError)
+    expect(err.code).toBe('SLED_CLOSED')
+    expect(err.name).toBe('SledClosedError')
+    // the native code prefix is parsed away
+    expect(err.message).not.toMatch(/^\[/)
+    expect(err.message.length).toBeGreaterThan(0)
+  })
+
+  it('SledCollectionNotFoundError', () => {
+    const db = open(dbPath())
+    const t = db.openTree('t')
+    db.dropTree('t')
+    const err = caught(() => t.get('k')) as SledCollectionNotFoundError
+    expect(err).toBeInstanceOf(SledCollectionNotFoundError)
+    expect(err.code).toBe('SLED_COLLECTION_NOT_FOUND')
+    expect(err.name).toBe('SledCollectionNotFoundError')
+    expect(err.message).not.toMatch(/^\[/)
+    db.close()
+  })
+
+  it('SledUnsupportedError', () => {
+    const db = open(dbPath())
+    const err = caught(() => db.dropTree('__sled__default')) as SledUnsupportedError
+    expect(err).toBeInstanceOf(SledUnsupportedError)
+    expect(err.code).toBe('SLED_UNSUPPORTED')
+    expect(err.name).toBe('SledUnsupportedError')
+    db.close()
+  })
+
+  it('SledIoError, with kind and errno where known', () => {
+    const file = join(tempDir(), 'file')
+    writeFileSync(file, 'x')
+    const err = caught(() => open(join(file, 'db'))) as SledIoError
+    expect(err).toBeInstanceOf(SledIoError)
+    expect(err.code).toBe('SLED_IO')
+    expect(err.name).toBe('SledIoError')
+    expect(err.message).toContain(file)
+    expect(err.message).not.toMatch(/^\[/)
+    // creating a directory below a file fails with ENOTDIR (20 on Linux)
+    if (process.platform === 'linux') expect(err.errno).toBe(20)
+    expect(typeof err.kind).toBe('string')
+    expect(err.kind!.length).toBeGreaterThan(0)
+  })
+
+  it('SledError with code SLED_OPTIONS_CONFLICT is a plain SledError', () => {
+    const path = dbPath()
+    const db = open(path, { cacheCapacity: 1 << 20 })
+    const err = caught(() => open(path, { cacheCapacity: 1 << 21 })) as SledError
+    expect(err).toBeInstanceOf(SledError)
+    expect(err.code).toBe('SLED_OPTIONS_CONFLICT')
+    expect(err.name).toBe('SledError')
+    for (const [, cls] of classes) expect(err).not.toBeInstanceOf(cls)
+    db.close()
+  })
+
+  it('SledLockedError from another process carries code, name and the inheritance chain', () => {
+    const db = open(dbPath())
+    const res = runChild(
+      `try { sled.open(process.argv[1]); console.log('opened') } catch (e) {
+        console.log(JSON.stringify({ name: e.name, code: e.code, locked: e instanceof sled.SledLockedError,
+          io: e instanceof sled.SledIoError, base: e instanceof sled.SledError, error: e instanceof Error }))
+      }`,
+      [db.path],
+    )
+    expect(res.status).toBe(0)
+    expect(JSON.parse(res.stdout)).toEqual({
+      name: 'SledLockedError',
+      code: 'SLED_LOCKED',
+      locked: true,
+      io: true,
+      base: true,
+      error: true,
+    })
+    db.close()
+  })
+})

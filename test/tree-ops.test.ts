@@ -1,0 +1,500 @@
+// Every Tree method, on a Db (its default tree) and on a named tree: happy paths and
+// the byte-level edge cases (empty keys and values, zero bytes, views, UTF-8).
+import { Buffer } from 'node:buffer'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type Db, open, Tree } from 'sled-node'
+import { dbPath } from './helpers/tmp.js'
+
+const b = (s: string): Buffer => Buffer.from(s, 'utf8')
+
+/** Asserts `value` is a Buffer holding exactly `expected` and returns it. */
+function expectBytes(value: unknown, expected: string | Uint8Array | number[]): Buffer {
+  expect(Buffer.isBuffer(value)).toBe(true)
+  const want = typeof expected === 'string' ? b(expected) : Buffer.from(expected as Uint8Array)
+  expect((value as Buffer).equals(want)).toBe(true)
+  return value as Buffer
+}
+
+function caught(fn: () => unknown): unknown {
+  try {
+    fn()
+  } catch (error) {
+    return error
+  }
+  throw new Error('expected the call to throw')
+}
+
+const targets = [
+  { kind: 'a Db (default tree)', make: (db: Db) => db as Tree, name: '__sled__default' },
+  { kind: 'a named tree', make: (db: Db) => db.openTree('people'), name: 'people' },
+] as const
+
+describe.each(targets)('Tree methods on $kind', ({ make, name }) => {
+  let db: Db
+  let tree: Tree
+
+  beforeEach(() => {
+    db = open(dbPath())
+    tree = make(db)
+  })
+  afterEach(() => {
+    db.close()
+  })
+
+  it('name', () => {
+    expect(tree.name).toBe(name)
+  })
+
+  describe('get / insert / remove / containsKey', () => {
+    it('get of a missing key is undefined', () => {
+      expect(tree.get('nope')).toBeUndefined()
+    })
+
+    it('insert returns undefined for a new key, then the previous value', () => {
+      expect(tree.insert('k', 'v1')).toBeUndefined()
+      expectBytes(tree.insert('k', 'v2'), 'v1')
+      expectBytes(tree.get('k'), 'v2')
+    })
+
+    it('remove returns the removed value, then undefined', () => {
+      tree.insert('k', 'v')
+      expectBytes(tree.remove('k'), 'v')
+      expect(tree.get('k')).toBeUndefined()
+      expect(tree.remove('k')).toBeUndefined()
+    })
+
+    it('containsKey', () => {
+      expect(tree.containsKey('k')).toBe(false)
+      tree.insert('k', 'v')
+      expect(tree.containsKey('k')).toBe(true)
+      tree.remove('k')
+      expect(tree.containsKey('k')).toBe(false)
+    })
+
+    it('string, Buffer and Uint8Array spell the same key', () => {
+      tree.insert('abc', 'x')
+      expectBytes(tree.get(b('abc')), 'x')
+      expectBytes(tree.get(new Uint8Array([0x61, 0x62, 0x63])), 'x')
+    })
+
+    it('getMany returns values and undefined in order', () => {
+      tree.insert('a', '1')
+      tree.insert('c', '3')
+      const got = tree.getMany(['a', 'b', b('c'), 'a'])
+      expect(got).toHaveLength(4)
+      expectBytes(got[0], '1')
+      expect(got[1]).toBeUndefined()
+      expectBytes(got[2], '3')
+      expectBytes(got[3], '1')
+      expect(tree.getMany([])).toEqual([])
+    })
+  })
+
+  describe('compareAndSwap', () => {
+    it('succeeds with { ok: true } when the expected value matches', () => {
+      tree.insert('k', 'v1')
+      expect(tree.compareAndSwap('k', 'v1', 'v2')).toEqual({ ok: true })
+      expectBytes(tree.get('k'), 'v2')
+    })
+
+    it('fails with the current value and the proposal, leaving the value', () => {
+      tree.insert('k', 'v1')
+      const res = tree.compareAndSwap('k', 'other', 'v3')
+      expect(res.ok).toBe(false)
+      if (res.ok) return
+      expectBytes(res.current, 'v1')
+      expectBytes(res.proposed, 'v3')
+      expectBytes(tree.get('k'), 'v1')
+    })
+
+    it('expected undefined inserts only if absent', () => {
+      expect(tree.compareAndSwap('k', undefined, 'first')).toEqual({ ok: true })
+      expectBytes(tree.get('k'), 'first')
+      const res = tree.compareAndSwap('k', undefined, 'second')
+      expect(res.ok).toBe(false)
+      if (res.ok) return
+      expectBytes(res.current, 'first')
+      expectBytes(res.proposed, 'second')
+      expectBytes(tree.get('k'), 'first')
+    })
+
+    it('reports current undefined when the key is absent but a value was expected', () => {
+      const res = tree.compareAndSwap('k', 'v', 'w')
+      expect(res).toEqual({ ok: false, current: undefined, proposed: expect.anything() })
+      expect(tree.containsKey('k')).toBe(false)
+    })
+
+    it('proposed undefined deletes', () => {
+      tree.insert('k', 'v')
+      expect(tree.compareAndSwap('k', 'v', undefined)).toEqual({ ok: true })
+      expect(tree.containsKey('k')).toBe(false)
+    })
+
+    it('a failed delete reports proposed undefined and keeps the value', () => {
+      tree.insert('k', 'v')
+      const res = tree.compareAndSwap('k', 'x', undefined)
+      expect(res.ok).toBe(false)
+      if (res.ok) return
+      expectBytes(res.current, 'v')
+      expect(res.proposed).toBeUndefined()
+      expectBytes(tree.get('k'), 'v')
+    })
+  })
+
+  describe('updateAndFetch / fetchAndUpdate', () => {
+    it('updateAndFetch passes the old value and returns the new one', () => {
+      const seen: unknown[] = []
+      const first = tree.updateAndFetch('n', (old) => {
+        seen.push(old)
+        return '1'
+      })
+      expectBytes(first, '1')
+      const second = tree.updateAndFetch('n', (old) => {
+        seen.push(old)
+        return b(String(Number(old?.toString()) + 1))
+      })
+      expectBytes(second, '2')
+      expect(seen[0]).toBeUndefined()
+      expectBytes(seen[1], '1')
+      expectBytes(tree.get('n'), '2')
+    })
+
+    it('fetchAndUpdate returns the value before the update', () => {
+      expect(tree.fetchAndUpdate('n', () => 'a')).toBeUndefined()
+      expectBytes(tree.fetchAndUpdate('n', () => 'b'), 'a')
+      expectBytes(tree.get('n'), 'b')
+    })
+
+    it('a function returning undefined deletes the key', () => {
+      tree.insert('k', 'v')
+      expect(tree.updateAndFetch('k', () => undefined)).toBeUndefined()
+      expect(tree.containsKey('k')).toBe(false)
+      tree.insert('k', 'v')
+      expectBytes(tree.fetchAndUpdate('k', () => undefined), 'v')
+      expect(tree.containsKey('k')).toBe(false)
+    })
+
+    it('undefined on an absent key leaves it absent', () => {
+      expect(tree.updateAndFetch('k', () => undefined)).toBeUndefined()
+      expect(tree.containsKey('k')).toBe(false)
+    })
+
+    it.each([
+      ['updateAndFetch', new Error('boom')],
+      ['fetchAndUpdate', new Error('boom')],
+      ['updateAndFetch', { not: 'an error' }],
+      ['fetchAndUpdate', 'a string'],
+    ] as const)('%s rethrows what fn throws (%s) unchanged and keeps the value', (method, thrown) => {
+      tree.insert('k', 'v')
+      const err = caught(() =>
+        tree[method]('k', () => {
+          throw thrown
+        }),
+      )
+      expect(err).toBe(thrown)
+      expectBytes(tree.get('k'), 'v')
+    })
+
+    it('a throwing fn on an absent key creates nothing', () => {
+      const err = new RangeError('no')
+      expect(
+        caught(() =>
+          tree.updateAndFetch('k', () => {
+            throw err
+          }),
+        ),
+      ).toBe(err)
+      expect(tree.containsKey('k')).toBe(false)
+    })
+  })
+
+  describe('len / isEmpty / clear', () => {
+    it('counts entries and clears them', () => {
+      expect(tree.len()).toBe(0)
+      expect(tree.isEmpty()).toBe(true)
+      for (let i = 0; i < 25; i++) tree.insert(`key${i}`, `v${i}`)
+      expect(tree.len()).toBe(25)
+      expect(tree.isEmpty()).toBe(false)
+      tree.insert('key3', 'again')
+      expect(tree.len()).toBe(25)
+      tree.remove('key0')
+      expect(tree.len()).toBe(24)
+      tree.clear()
+      expect(tree.len()).toBe(0)
+      expect(tree.isEmpty()).toBe(true)
+      expect(tree.get('key1')).toBeUndefined()
+    })
+
+    it('clear on an empty tree is fine', () => {
+      expect(() => tree.clear()).not.toThrow()
+      expect(tree.isEmpty()).toBe(true)
+    })
+  })
+
+  describe('checksum', () => {
+    it('is a number that follows the content', () => {
+      const empty = tree.checksum()
+      expect(Number.isInteger(empty)).toBe(true)
+      expect(empty).toBeGreaterThanOrEqual(0)
+      expect(empty).toBeLessThanOrEqual(0xffffffff)
+      tree.insert('k', 'v')
+      const one = tree.checksum()
+      expect(one).not.toBe(empty)
+      expect(tree.checksum()).toBe(one)
+      tree.insert('k', 'w')
+      const changed = tree.checksum()
+      expect(changed).not.toBe(one)
+      tree.insert('k', 'v')
+      expect(tree.checksum()).toBe(one)
+      tree.remove('k')
+      expect(tree.checksum()).toBe(empty)
+    })
+  })
+
+  describe('flush', () => {
+    // without the background flusher, nothing else can flush the write first
+    function quiet(): { own: Db; t: Tree } {
+      const own = open(dbPath(), { flushEveryMs: null })
+      return { own, t: make(own) }
+    }
+
+    it('flush returns a number of bytes, more than 0 after a write', () => {
+      const { own, t } = quiet()
+      t.insert('k', 'v')
+      const n = t.flush()
+      expect(typeof n).toBe('number')
+      expect(n).toBeGreaterThan(0)
+      expect(Number.isInteger(t.flush())).toBe(true)
+      own.close()
+    })
+
+    it('flushAsync resolves to a number of bytes, more than 0 after a write', async () => {
+      const { own, t } = quiet()
+      t.insert('k', 'v')
+      const p = t.flushAsync()
+      expect(p).toBeInstanceOf(Promise)
+      const n = await p
+      expect(typeof n).toBe('number')
+      expect(n).toBeGreaterThan(0)
+      own.close()
+    })
+
+    it('flush on the default fixture returns a non-negative integer', async () => {
+      tree.insert('k', 'v')
+      expect(Number.isInteger(tree.flush())).toBe(true)
+      const n = await tree.flushAsync()
+      expect(Number.isInteger(n) && n >= 0).toBe(true)
+    })
+  })
+
+  describe('async forms', () => {
+    it('insertAsync / getAsync / removeAsync match the sync forms', async () => {
+      expect(await tree.insertAsync('k', 'v1')).toBeUndefined()
+      expectBytes(await tree.insertAsync('k', 'v2'), 'v1')
+      expectBytes(tree.get('k'), 'v2')
+      expectBytes(await tree.getAsync('k'), 'v2')
+      expect(await tree.getAsync('missing')).toBeUndefined()
+      expectBytes(await tree.removeAsync('k'), 'v2')
+      expect(await tree.removeAsync('k')).toBeUndefined()
+      expect(tree.containsKey('k')).toBe(false)
+    })
+
+    it('many concurrent async inserts all land', async () => {
+      await Promise.all(Array.from({ length: 200 }, (_, i) => tree.insertAsync(`k${i}`, `v${i}`)))
+      expect(tree.len()).toBe(200)
+      expectBytes(tree.get('k137'), 'v137')
+    })
+
+    it('mutating the key or value buffer after insertAsync does not change what is stored', async () => {
+      const key = b('key')
+      const value = b('value')
+      const p = tree.insertAsync(key, value)
+      key.fill(0x7a)
+      value.fill(0x7a)
+      await p
+      expectBytes(tree.get('key'), 'value')
+      expect(tree.containsKey('zzz')).toBe(false)
+    })
+  })
+
+  describe('edge cases', () => {
+    it('the empty key is a key', () => {
+      expect(tree.containsKey('')).toBe(false)
+      expect(tree.insert('', 'empty-key')).toBeUndefined()
+      expectBytes(tree.get(''), 'empty-key')
+      expectBytes(tree.get(Buffer.alloc(0)), 'empty-key')
+      expectBytes(tree.get(new Uint8Array(0)), 'empty-key')
+      expect(tree.len()).toBe(1)
+      expectBytes(tree.remove(''), 'empty-key')
+      expect(tree.isEmpty()).toBe(true)
+    })
+
+    it('an empty value is a value, not absence', () => {
+      expect(tree.insert('k', '')).toBeUndefined()
+      expect(tree.containsKey('k')).toBe(true)
+      expectBytes(tree.get('k'), '')
+      expectBytes(tree.insert('k', new Uint8Array(0)), '')
+      expectBytes(tree.getMany(['k'])[0], '')
+      expect(tree.compareAndSwap('k', '', 'x')).toEqual({ ok: true })
+      expect(tree.compareAndSwap('k', 'x', Buffer.alloc(0))).toEqual({ ok: true })
+      expectBytes(tree.get('k'), '')
+    })
+
+    it('an empty value from updateAndFetch is stored, not deleted', () => {
+      expectBytes(tree.updateAndFetch('k', () => ''), '')
+      expect(tree.containsKey('k')).toBe(true)
+    })
+
+    it('a 1 MiB value round-trips byte for byte', async () => {
+      const big = Buffer.alloc(1024 * 1024)
+      for (let i = 0; i < big.length; i++) big[i] = (i * 131 + (i >> 9)) & 0xff
+      tree.insert('big', big)
+      expectBytes(tree.get('big'), big)
+      expectBytes(await tree.getAsync('big'), big)
+      tree.flush()
+      expectBytes(tree.remove('big'), big)
+      await tree.insertAsync('big2', big)
+      expectBytes(tree.get('big2'), big)
+    })
+
+    it('binary keys with zero bytes are distinct keys', () => {
+      const keys = [[0], [0, 0], [0, 1], [0, 1, 0], [1, 0], [0xff, 0]].map((k) => Buffer.from(k))
+      keys.forEach((k, i) => tree.insert(k, Buffer.from([i, 0, i])))
+      expect(tree.len()).toBe(keys.length)
+      keys.forEach((k, i) => expectBytes(tree.get(k), Buffer.from([i, 0, i])))
+      expect(tree.get(Buffer.alloc(0))).toBeUndefined()
+      expect(tree.get(Buffer.from([0, 0, 0]))).toBeUndefined()
+    })
+
+    it('a Uint8Array view stores exactly its own bytes, not its whole ArrayBuffer', () => {
+      const backing = new ArrayBuffer(64)
+      const all = new Uint8Array(backing)
+      for (let i = 0; i < all.length; i++) all[i] = i + 1
+      const keyView = new Uint8Array(backing, 10, 3) // 11 12 13
+      const valueView = new Uint8Array(backing, 40, 5) // 41..45
+      tree.insert(keyView, valueView)
+      expect(tree.len()).toBe(1)
+      expectBytes(tree.get(Buffer.from([11, 12, 13])), [41, 42, 43, 44, 45])
+      expectBytes(tree.get(keyView), [41, 42, 43, 44, 45])
+      expect(tree.containsKey(all)).toBe(false)
+      // a Buffer that is a slice of a larger pool is a view too
+      const pooled = Buffer.from('xxkeyxx').subarray(2, 5)
+      tree.insert(pooled, Buffer.from('--value--').subarray(2, 7))
+      expectBytes(tree.get('key'), 'value')
+    })
+
+    it('views are respected by the async forms and by compareAndSwap', async () => {
+      const backing = new Uint8Array([9, 9, 1, 2, 9, 9, 3, 4, 9, 9])
+      const key = backing.subarray(2, 4)
+      const value = backing.subarray(6, 8)
+      await tree.insertAsync(key, value)
+      expectBytes(await tree.getAsync(Buffer.from([1, 2])), [3, 4])
+      expect(tree.compareAndSwap(key, value, backing.subarray(0, 1))).toEqual({ ok: true })
+      expectBytes(tree.get(key), [9])
+      expectBytes(await tree.removeAsync(key), [9])
+    })
+
+    it('strings are UTF-8, multi-byte characters included', () => {
+      const key = 'ключ-🔑-鍵'
+      const value = 'значение — 値 — 😀'
+      tree.insert(key, value)
+      expectBytes(tree.get(Buffer.from(key, 'utf8')), Buffer.from(value, 'utf8'))
+      expect(tree.get(key)?.toString('utf8')).toBe(value)
+      expect(tree.get(key)?.length).toBe(Buffer.byteLength(value, 'utf8'))
+      // a differently-encoded spelling of the same text is a different key
+      expect(tree.get(Buffer.from(key, 'utf16le'))).toBeUndefined()
+    })
+
+    it('every result holding bytes is a Buffer', async () => {
+      tree.insert(new Uint8Array([1]), new Uint8Array([2]))
+      const results: unknown[] = [
+        tree.get(new Uint8Array([1])),
+        tree.insert(new Uint8Array([1]), new Uint8Array([3])),
+        tree.getMany([new Uint8Array([1])])[0],
+        tree.updateAndFetch(new Uint8Array([1]), () => new Uint8Array([4])),
+        tree.fetchAndUpdate(new Uint8Array([1]), () => new Uint8Array([5])),
+        await tree.getAsync(new Uint8Array([1])),
+        await tree.insertAsync(new Uint8Array([1]), new Uint8Array([6])),
+      ]
+      const cas = tree.compareAndSwap(new Uint8Array([1]), new Uint8Array([0]), new Uint8Array([7]))
+      expect(cas.ok).toBe(false)
+      if (!cas.ok) results.push(cas.current, cas.proposed)
+      results.push(tree.remove(new Uint8Array([1])))
+      for (const r of results) {
+        expect(r).toBeInstanceOf(Uint8Array)
+        expect(Buffer.isBuffer(r)).toBe(true)
+      }
+    })
+
+    it('a returned Buffer is a copy: mutating it does not change the store', () => {
+      tree.insert('k', 'value')
+      const got = tree.get('k')!
+      got.fill(0)
+      expectBytes(tree.get('k'), 'value')
+    })
+  })
+})
+
+describe('trees are separate keyspaces', () => {
+  it('the default tree and named trees do not share keys', () => {
+    const db = open(dbPath())
+    const a = db.openTree('a')
+    const other = db.openTree(b('b'))
+    db.insert('k', 'default')
+    a.insert('k', 'a')
+    expectBytes(db.get('k'), 'default')
+    expectBytes(a.get('k'), 'a')
+    expect(other.get('k')).toBeUndefined()
+    expect(db.len()).toBe(1)
+    a.clear()
+    expectBytes(db.get('k'), 'default')
+    db.close()
+  })
+
+  it('two handles of the same tree name see each other', () => {
+    const db = open(dbPath())
+    const one = db.openTree('t')
+    const two = db.openTree('t')
+    one.insert('k', 'v')
+    expectBytes(two.get('k'), 'v')
+    db.close()
+  })
+
+  it('data in a named tree survives close and reopen', () => {
+    const path = dbPath()
+    const db = open(path)
+    db.openTree('t').insert('k', 'v')
+    db.close()
+    const again = open(path)
+    expectBytes(again.openTree('t').get('k'), 'v')
+    expect(again.get('k')).toBeUndefined()
+    again.close()
+  })
+})
+
+describe('Db.checksum versus a tree checksum', () => {
+  it('Db.checksum covers every tree; a tree checksum only its own', () => {
+    const db = open(dbPath())
+    const t = db.openTree('t')
+    const defaultOnly = () => Tree.prototype.checksum.call(db)
+
+    const dbBefore = db.checksum()
+    const defaultBefore = defaultOnly()
+    const treeBefore = t.checksum()
+    expect(Number.isInteger(dbBefore)).toBe(true)
+
+    t.insert('k', 'v')
+    expect(t.checksum()).not.toBe(treeBefore)
+    expect(db.checksum()).not.toBe(dbBefore)
+    expect(defaultOnly()).toBe(defaultBefore)
+
+    const dbAfterTree = db.checksum()
+    db.insert('k', 'v')
+    expect(db.checksum()).not.toBe(dbAfterTree)
+    expect(defaultOnly()).not.toBe(defaultBefore)
+    // a tree checksum hashes only keys and values; Db.checksum also hashes tree names
+    expect(defaultOnly()).toBe(t.checksum())
+    expect(db.checksum()).not.toBe(t.checksum())
+    db.close()
+  })
+})
