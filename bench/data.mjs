@@ -42,3 +42,30 @@ export function shuffled(seed, n) {
   }
   return order
 }
+
+/** Size of the random-key pools: keys are drawn before timing starts and cycled
+ *  through, so neither twin times key formatting or the PRNG. */
+export const POOL = 1 << 18
+/** `mixed` keeps its values in memory too, so its pool is smaller. */
+export const MIXED_POOL = 1 << 16
+
+/** The random key indices a read workload cycles through: rng.below(n) + offset for an
+ *  Rng seeded with `stream` (reads use seed + 2, worker w uses seed + 3 + w). */
+export function pool(stream, n, offset, len) {
+  const rng = new Rng(stream >>> 0)
+  const out = new Uint32Array(len)
+  for (let j = 0; j < len; j++) out[j] = rng.below(n) + offset
+  return out
+}
+
+/** The mixed sequence: per step an index below(n), then a write if below(10) === 0. */
+export function mixedPool(seed, n, len) {
+  const rng = new Rng((seed + 2) >>> 0)
+  const index = new Uint32Array(len)
+  const write = new Uint8Array(len)
+  for (let j = 0; j < len; j++) {
+    index[j] = rng.below(n)
+    write[j] = rng.below(10) === 0 ? 1 : 0
+  }
+  return { index, write }
+}
