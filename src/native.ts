@@ -3,11 +3,77 @@
 // src/errors.ts. Nothing above this module sees a raw native error.
 
 import type * as Native from '#native'
-import { fromNative } from './errors.js'
+import { fromNative, SledError } from './errors.js'
 
 // `#native` (package.json imports): napi-rs's generated loader in dist/, typed by the
 // generated index.d.ts
-const addon = require('#native') as typeof Native
+const addon = loadAddon()
+
+function loadAddon(): typeof Native {
+  try {
+    return require('#native') as typeof Native
+  } catch (error) {
+    throw noBinaryError(error)
+  }
+}
+
+/**
+ * The loader's own failure is a generic message over a chain of per-candidate errors; a user
+ * needs to know which binary was missing and what to do. One line per candidate and no
+ * `cause`, so an uncaught error prints no loader stack traces.
+ */
+function noBinaryError(error: unknown): SledError {
+  const libc = linuxLibc()
+  const target = napiTarget(libc)
+  // napi-rs chains one error per candidate through `cause`, newest first, under a generic
+  // "Cannot find native binding" that blames an npm bug; keep the candidates, in order.
+  const reasons: string[] = []
+  const first = error instanceof Error && error.cause instanceof Error ? error.cause : error
+  for (let e = first; e instanceof Error; e = e.cause) reasons.unshift(e.message.split('\n')[0]!)
+  return new SledError(
+    [
+      `sled-node: no native binary could be loaded for ${target} ` +
+        `(${[process.platform, process.arch, libc].filter(Boolean).join(', ')}).`,
+      `Prebuilt binaries are the optional packages ${publishedBinaries()}. If ${target} is ` +
+        `among them, reinstall without --omit=optional / --no-optional.`,
+      `Otherwise build from source (needs Rust, https://rustup.rs, and a C compiler): in a ` +
+        `checkout of sled-node run \`npm ci && npm run build:native\`, then copy ` +
+        `dist/sled-node.${target}.node into node_modules/sled-node/dist/ or set ` +
+        `NAPI_RS_NATIVE_LIBRARY_PATH to its absolute path.`,
+      'Loader attempts:',
+      ...reasons.map((reason) => `  ${reason}`),
+    ].join('\n'),
+    'SLED_NO_BINARY',
+  )
+}
+
+/** The platform packages this version depends on (package.json optionalDependencies). */
+function publishedBinaries(): string {
+  try {
+    const pkg = require('sled-node/package.json') as { optionalDependencies?: object }
+    return Object.keys(pkg.optionalDependencies ?? {}).join(', ')
+  } catch {
+    return 'sled-node-<platform>'
+  }
+}
+
+/** napi-rs's name for this platform, as in the `sled-node-<target>` packages. */
+function napiTarget(libc: string | undefined): string {
+  const base = `${process.platform}-${process.arch}`
+  if (process.platform === 'linux') return `${base}-${libc === 'musl' ? 'musl' : 'gnu'}`
+  return process.platform === 'win32' ? `${base}-msvc` : base
+}
+
+/** 'glibc x.y' or 'musl' on Linux (decided as napi-rs's loader does), else undefined. */
+function linuxLibc(): string | undefined {
+  if (process.platform !== 'linux') return undefined
+  try {
+    const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } }).header
+    return header?.glibcVersionRuntime ? `glibc ${header.glibcVersionRuntime}` : 'musl'
+  } catch {
+    return undefined
+  }
+}
 
 function rethrow(error: unknown): never {
   throw fromNative(error)
