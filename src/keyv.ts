@@ -1,0 +1,101 @@
+// sled-node/keyv: KeyvSled, a Keyv storage adapter over one sled database.
+//
+// Keyv gives the store keys already prefixed with its namespace (`ns:key`) and values
+// already serialized (with the expiry inside, so Keyv itself handles TTL). Prefixes
+// alone cannot keep namespaces apart in clear(): a Keyv without a namespace would
+// clear every key, and namespace `a` would clear namespace `a:b`. So each namespace
+// gets its own sled tree (`keyv` without a namespace, `keyv:<ns>` with one), and
+// clear() and iterator() touch only that tree. Several KeyvSled on one path share one
+// database and never see or clear each other's namespaces.
+
+import { EventEmitter } from 'node:events'
+import { type Db, open, type SledOptions, type Tree } from '../index.js'
+
+/** sled's settings for the database (encodings are the adapter's business: text). */
+export type KeyvSledOptions = Omit<SledOptions, 'createNew'>
+
+type TextTree = Tree<string, string>
+
+/** The tree holding one Keyv namespace (`undefined`: Keyv instances without one). */
+function treeName(namespace: string | undefined): string {
+  return namespace === undefined ? 'keyv' : `keyv:${namespace}`
+}
+
+function requireText(value: unknown, name: string): string {
+  if (typeof value !== 'string') {
+    const err = new TypeError(`KeyvSled stores Keyv's serialized strings: the "${name}" argument must be of type string. Received type ${typeof value}`)
+    Object.defineProperty(err, 'code', { value: 'ERR_INVALID_ARG_TYPE', enumerable: true })
+    throw err
+  }
+  return value
+}
+
+/**
+ * A Keyv store: `new Keyv({ store: new KeyvSled(path) })`. Give each Keyv its own
+ * KeyvSled (they may share a path): Keyv sets `store.namespace`, and a store follows
+ * the namespace it was given last.
+ *
+ * `iterator()` yields this namespace's `[key, serialized value]` pairs. Keyv 5 wires
+ * `keyv.iterator()` only for the dialects on its own list; with Keyv 5 do it yourself:
+ * `keyv.iterator = keyv.generateIterator(store.iterator.bind(store))`.
+ */
+export class KeyvSled extends EventEmitter {
+  /** Keyv reads `opts.dialect`/`opts.url` to describe the store. */
+  readonly opts: { dialect: 'sled'; url: string } & KeyvSledOptions
+  /** Set by Keyv: the namespace whose tree the next calls use. */
+  namespace?: string | undefined
+  readonly #db: Db
+  readonly #trees = new Map<string, TextTree>()
+
+  constructor(path: string, options?: KeyvSledOptions) {
+    super()
+    this.#db = open(path, { ...options, keyEncoding: 'utf8', valueEncoding: 'utf8' })
+    this.opts = { ...options, dialect: 'sled', url: `sled://${this.#db.path}` }
+  }
+
+  #tree(namespace = this.namespace): TextTree {
+    const name = treeName(namespace)
+    let tree = this.#trees.get(name)
+    if (tree === undefined || tree.closed) {
+      tree = this.#db.openTree<string, string>(name)
+      this.#trees.set(name, tree)
+    }
+    return tree
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    return this.#tree().getAsync(key)
+  }
+
+  async getMany(keys: string[]): Promise<(string | undefined)[]> {
+    return this.#tree().getMany(keys)
+  }
+
+  /** Keyv keeps the expiry inside the serialized value, so `ttl` needs no work here. */
+  async set(key: string, value: unknown, _ttl?: number): Promise<void> {
+    await this.#tree().insertAsync(key, requireText(value, 'value'))
+  }
+
+  /** Whether the key existed. */
+  async delete(key: string): Promise<boolean> {
+    return (await this.#tree().removeAsync(key)) !== undefined
+  }
+
+  /** Removes this namespace's keys only. */
+  async clear(): Promise<void> {
+    this.#tree().clear()
+  }
+
+  // No has(): Keyv would trust it without checking the expiry inside the value; without
+  // it, Keyv answers has() from get() and honours TTL.
+
+  /** This namespace's `[key, serialized value]` pairs, in key order. */
+  async *iterator(namespace: string | undefined = this.namespace): AsyncGenerator<[string, string], void> {
+    for await (const entry of this.#tree(namespace).iter()) yield entry
+  }
+
+  /** Closes this store's handle on the database (flushing it when it was the last). */
+  async disconnect(): Promise<void> {
+    await this.#db.closeAsync()
+  }
+}
