@@ -108,14 +108,23 @@ export class Db<K = Buffer, V = Buffer> extends Tree<K, V> {
    * sled's export: one collection per tree (type `tree`, its name, its `[key, value]`
    * entries), streamed lazily in chunks, never the whole database in memory.
    */
-  *export(): IterableIterator<ExportedCollection> {
+  export(): IterableIterator<ExportedCollection> {
+    // checked now, not at the first next(): a closed handle fails where export() is called
     const native = Db.#open(this, 'export')
-    for (const name of native.treeNames()) {
-      const tree = this.openTree<Buffer, Buffer>(name, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
-      yield { type: Buffer.from('tree'), name, entries: (function* () {
-        for (const [key, value] of tree.iter()) yield [key, value]
-      })() }
-    }
+    const names = native.treeNames()
+    const open = (name: Buffer) => this.openTree<Buffer, Buffer>(name, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
+    return (function* () {
+      for (const name of names) {
+        const tree = open(name)
+        yield {
+          type: Buffer.from('tree'),
+          name,
+          entries: (function* () {
+            for (const [key, value] of tree.iter()) yield [key, value]
+          })(),
+        }
+      }
+    })()
   }
 
   /**

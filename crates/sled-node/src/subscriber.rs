@@ -11,9 +11,12 @@
 //! idle subscriber never keeps the process alive.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 use std::time::Duration;
 
@@ -29,6 +32,8 @@ use crate::slot::{Child, Slot};
 
 /// How often an idle pump looks at its stop flag.
 const POLL: Duration = Duration::from_millis(50);
+/// Most events handed to JS by one `take()`.
+const TAKE_MAX: usize = 4096;
 
 type Notify = ThreadsafeFunction<(), (), (), Status, false, true>;
 
@@ -58,13 +63,24 @@ impl State {
         }
     }
 
+    /// Drains sled's subscriber until stopped. It is polled as a Future, not through
+    /// `next_timeout`: in sled 0.34.7 that reports `Disconnected` both for a no-op
+    /// write (a reserved event slot dropped unfilled) and for a write slower than the
+    /// timeout, and then keeps returning it, so it cannot tell "database gone" from a
+    /// slow or empty write. The Future skips unfilled slots and waits for slow ones,
+    /// and ends (`Ready(None)`) only when the database's senders are gone.
     fn pump(self: Arc<Self>, mut subscriber: sled::Subscriber) {
+        let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
+        let mut cx = Context::from_waker(&waker);
         while !self.stop.load(Ordering::Acquire) {
-            let event = match subscriber.next_timeout(POLL) {
-                Ok(event) => event,
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
-                // the tree's senders are gone (database dropped): nothing more will come
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            let event = match Pin::new(&mut subscriber).poll(&mut cx) {
+                Poll::Ready(Some(event)) => event,
+                Poll::Ready(None) => break,
+                Poll::Pending => {
+                    // woken by sled when an event is ready; the timeout re-checks `stop`
+                    thread::park_timeout(POLL);
+                    continue;
+                }
             };
             let was_empty = {
                 let mut queue = self.queue.lock();
@@ -87,6 +103,19 @@ impl State {
         }
         // dropped here, on the pump thread, after draining stopped: never full
         drop(subscriber);
+    }
+}
+
+/// Unparks the pump thread when sled has an event for it.
+struct ThreadWaker(thread::Thread);
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
     }
 }
 
@@ -215,7 +244,10 @@ impl NativeSubscriber {
         guard("subscriber next", || {
             let mut queue = self.state.queue.lock();
             if !queue.events.is_empty() {
-                return Ok(Some(EventChunk(queue.events.drain(..).collect())));
+                // a bounded hand-out keeps what waits in JS small: unread events stay
+                // within highWaterMark (native) + TAKE_MAX (JS)
+                let n = queue.events.len().min(TAKE_MAX);
+                return Ok(Some(EventChunk(queue.events.drain(..n).collect())));
             }
             match queue.phase {
                 Phase::Open => Ok(None),
