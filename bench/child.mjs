@@ -1,0 +1,90 @@
+// One (contender × workload) run, in its own process and fresh directory (run.mjs forks
+// this file per cell so no run inherits another's heap, caches or threads). Opens the
+// store, loads N entries untimed unless the workload is a fill, times the workload with
+// tinybench and sends one message { type: 'result' | 'skip', … } to the parent.
+// Usage (by run.mjs): node bench/child.mjs '<json config>'
+
+import { Bench } from 'tinybench'
+import { loadAdapter } from './adapter.mjs'
+import { key, value } from './data.mjs'
+import { buildTask } from './workloads.mjs'
+import { workersTask } from './workers.mjs'
+import { expectValue } from './checks.mjs'
+
+const cfg = JSON.parse(process.argv[2])
+// if the harness dies, do not run on as an orphan (and so release servers we started)
+process.on('disconnect', () => process.exit(1))
+const send = (m) => new Promise((resolve) => (process.send ? process.send(m, resolve) : resolve(console.log(JSON.stringify(m)))))
+const maybeAwait = async (x) => (x && typeof x.then === 'function' ? await x : x)
+
+async function prefill(db) {
+  const entryAt = (i) => [key(i), value(cfg.seed, i, cfg.valueSize)]
+  if (db.load) return db.load(cfg.n, entryAt)
+  const step = Math.max(1000, Math.ceil(cfg.n / 20 / 1000) * 1000)
+  for (let start = 0; start < cfg.n; start += 1000) {
+    const entries = []
+    for (let i = start; i < Math.min(start + 1000, cfg.n); i++) entries.push(entryAt(i))
+    await maybeAwait(db.batch(entries))
+    if ((start + 1000) % step === 0) send({ type: 'phase', phase: `load ${Math.round(((start + 1000) / cfg.n) * 100)}%` })
+  }
+}
+
+/** After a fill: the first, middle and last inserted entries must read back. */
+async function checkFill(db, task) {
+  for (const p of [0, Math.floor(task.entries / 2), task.entries - 1]) {
+    const i = task.inserted(p)
+    expectValue(await maybeAwait(db.get(key(i))), i, cfg, `${cfg.contender} ${cfg.workload} read-back`)
+  }
+}
+
+async function main() {
+  const a = await loadAdapter(cfg.contender)
+  const reason = a.unsupported(cfg.workload)
+  if (reason) return send({ type: 'skip', reason })
+  const db = await a.open(cfg.dir, { valueSize: cfg.valueSize })
+  if (!cfg.workload.startsWith('fill-')) {
+    send({ type: 'phase', phase: 'load' })
+    await prefill(db)
+  }
+  const task = cfg.workload === 'read-workers' ? await workersTask(a, cfg) : buildTask(db, a, cfg)
+  const fill = task.iterations !== undefined
+  const minIterations = task.minIterations ?? 10
+  const bench = new Bench({
+    time: fill ? 0 : cfg.time,
+    iterations: fill ? task.iterations : minIterations,
+    warmup: !fill,
+    warmupTime: Math.min(250, cfg.time / 4),
+    warmupIterations: task.minIterations ? 1 : 5,
+    throws: true,
+  })
+  bench.add(cfg.workload, task.fn, {
+    async: task.inFlight !== undefined,
+    beforeEach: task.beforeEach,
+    afterEach: task.afterEach,
+  })
+  send({ type: 'phase', phase: 'timing' })
+  await bench.run()
+  const r = bench.tasks[0].result
+  if (r.state !== 'completed') throw r.error ?? new Error(`tinybench task ${r.state}`)
+  if (fill) await checkFill(db, task)
+  await task.close?.()
+  await maybeAwait(db.close())
+  await send({
+    type: 'result',
+    result: {
+      opsPerSec: (task.opsPerIteration * 1000) / r.latency.p50,
+      rme: r.latency.rme,
+      samples: r.latency.samplesCount,
+      opsTimed: task.opsPerIteration * r.latency.samplesCount,
+      ...(fill && task.entries !== cfg.n ? { note: `inserted ${task.entries} of N entries` } : {}),
+    },
+  })
+}
+
+main().then(
+  () => process.exit(0),
+  async (e) => {
+    await send({ type: 'error', reason: `${e.stack ?? e}` })
+    process.exit(1)
+  },
+)

@@ -1,0 +1,41 @@
+// sled-node, …Async API: the same store as sled-node, every call a task on the libuv
+// pool; the harness keeps 64 point operations in flight, which is how such an API is
+// meant to be driven. The API has no getManyAsync, so a read-many call is 100 getAsync
+// in flight together; scans use the iterators' async iteration (for await).
+
+export const settings = 'sled defaults (cacheCapacity 1 GiB, flushEveryMs 500); …Async API, 64 in flight'
+
+export const inFlight = { put: 64, get: 64, getMany: 1, batch: 1, scan: 1, scanRange: 1 }
+
+export { probe } from './sled-node.mjs'
+
+export async function open(dir) {
+  const { open } = await import('sled-node')
+  const db = open(dir)
+  return {
+    put: (k, v) => db.insertAsync(k, v),
+    get: (k) => db.getAsync(k),
+    getMany: (keys) => Promise.all(keys.map((k) => db.getAsync(k))),
+    batch(entries) {
+      const b = db.batch()
+      for (const [k, v] of entries) b.insert(k, v)
+      return db.applyAsync(b)
+    },
+    async scan() {
+      let count = 0
+      let last
+      for await (const entry of db.iter()) {
+        count++
+        last = entry
+      }
+      return { count, last }
+    },
+    async scanRange(start, n) {
+      let count = 0
+      let first
+      for await (const entry of db.range({ gte: start, limit: n })) if (count++ === 0) first = entry
+      return { count, first }
+    },
+    close: () => db.closeAsync(),
+  }
+}
