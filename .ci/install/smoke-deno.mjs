@@ -1,0 +1,5 @@
+// Deno resolves npm: specifiers from the project's node_modules (package.json present).
+import * as sled from 'npm:sled-node'
+import check from './check.cjs'
+
+check(sled, 'npm: specifier')

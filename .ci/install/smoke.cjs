@@ -1,0 +1,1 @@
+require('./check.cjs')(require('sled-node'), 'require')
