@@ -29,9 +29,43 @@ export function outOfRange(name: string, range: string, value: unknown): RangeEr
   return argError('ERR_OUT_OF_RANGE', `The value of "${name}" is out of range. It must be ${range}. Received ${String(value)}`)
 }
 
-/** Converts a key or value to bytes for the native layer. */
+/**
+ * A real Uint8Array: `instanceof` alone also admits objects that merely inherit from
+ * Uint8Array.prototype, and Proxies of one, which the native layer cannot read.
+ */
+export function isUint8Array(value: unknown): value is Uint8Array {
+  return value instanceof Uint8Array && ArrayBuffer.isView(value)
+}
+
+/** Whether `buffer` was detached (transferred away); a SharedArrayBuffer never is. */
+function isDetached(buffer: ArrayBufferLike): boolean {
+  if (buffer.byteLength !== 0 || !(buffer instanceof ArrayBuffer)) return false
+  try {
+    new Uint8Array(buffer)
+    return false
+  } catch {
+    return true
+  }
+}
+
+/**
+ * Refuses a view on a detached ArrayBuffer: it reads as empty, so it would silently
+ * store (or look up) an empty key or value instead of the bytes the caller meant.
+ */
+export function attachedView(view: Uint8Array, name: string): Uint8Array {
+  if (view.byteLength === 0 && isDetached(view.buffer)) {
+    throw invalidValue(name, 'must not be a view on a detached ArrayBuffer', view)
+  }
+  return view
+}
+
+/**
+ * Converts a key or value to bytes for the native layer. Views on a SharedArrayBuffer
+ * are accepted as bytes; the native call reads them once (sync methods during the
+ * call, async methods copy them before returning the promise).
+ */
 export function toBytes(value: unknown, name: string): Uint8Array {
-  if (value instanceof Uint8Array) return value
+  if (isUint8Array(value)) return value.byteLength === 0 ? attachedView(value, name) : value
   if (typeof value === 'string') return Buffer.from(value, 'utf8')
   throw invalidType(name, 'of type string or an instance of Buffer or Uint8Array', value)
 }

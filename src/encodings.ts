@@ -3,7 +3,7 @@
 // 'buffer' (default) | 'view' | 'utf8' | 'json' | a codec { encode, decode }.
 
 import { Buffer } from 'node:buffer'
-import { type Bytes, invalidType, invalidValue, toBytes } from './args.js'
+import { attachedView, type Bytes, invalidType, invalidValue, isUint8Array, toBytes } from './args.js'
 import { argError } from './errors.js'
 
 /** A user codec: `encode` must return bytes; `decode` gets a Buffer. */
@@ -48,7 +48,17 @@ const JSON_CODER: Coder = {
   raw: false,
   nullIsValue: true,
   encode(value, name) {
-    const text = JSON.stringify(value)
+    let text: string | undefined
+    try {
+      text = JSON.stringify(value)
+    } catch (error) {
+      // a BigInt or a cycle: an unencodable argument like any other (a toJSON() that
+      // throws something else is the caller's own code, rethrown unchanged)
+      if (!(error instanceof TypeError)) throw error
+      const err = invalidValue(name, `cannot be encoded as JSON (${error.message.split('\n')[0]})`, value)
+      err.cause = error
+      throw err
+    }
     if (text === undefined) throw invalidValue(name, 'cannot be encoded as JSON', value)
     return Buffer.from(text, 'utf8')
   },
@@ -62,10 +72,10 @@ function custom(codec: Codec<unknown>): Coder {
     encode(value, name) {
       // the codec's own errors propagate unchanged
       const bytes = codec.encode(value)
-      if (!(bytes instanceof Uint8Array)) {
+      if (!isUint8Array(bytes)) {
         throw argError('ERR_INVALID_RETURN_VALUE', `The codec's encode() must return a Uint8Array for "${name}". Received ${typeof bytes}`)
       }
-      return bytes
+      return attachedView(bytes, name)
     },
     decode: (b) => codec.decode(b),
   }

@@ -22,6 +22,33 @@ export interface ExportedCollection {
   entries: Iterable<Buffer[]> | AsyncIterable<Buffer[]>
 }
 
+/** Rust's `io::ErrorKind` names for Node's errno codes, so SledIoError.kind reads the same for both. */
+const KINDS: Record<string, string> = {
+  ENOENT: 'NotFound',
+  EACCES: 'PermissionDenied',
+  EPERM: 'PermissionDenied',
+  EEXIST: 'AlreadyExists',
+  EISDIR: 'IsADirectory',
+  ENOTDIR: 'NotADirectory',
+  ENOSPC: 'StorageFull',
+  EROFS: 'ReadOnlyFilesystem',
+  ENAMETOOLONG: 'InvalidFilename',
+}
+
+/**
+ * Node's own fs errors (ENOENT, EACCES, EISDIR…) become SledIoError, as API.md promises
+ * for unusable paths; every other error passes through unchanged.
+ */
+function asIoError(op: string, file: string, error: unknown): unknown {
+  const e = error as NodeJS.ErrnoException
+  if (!(error instanceof Error) || typeof e.syscall !== 'string') return error
+  const err = new SledIoError(`${op} ${file}: ${e.message}`)
+  if (typeof e.errno === 'number') err.errno = Math.abs(e.errno)
+  err.kind = KINDS[e.code ?? ''] ?? 'Other'
+  err.cause = error
+  return err
+}
+
 function u32(n: number): Buffer {
   const b = Buffer.allocUnsafe(4)
   b.writeUInt32LE(n, 0)
@@ -30,6 +57,14 @@ function u32(n: number): Buffer {
 
 /** Writes collections to `file` (created or truncated), flushing in 1 MiB pieces. */
 export async function writeExport(file: string, collections: Iterable<ExportedCollection>): Promise<void> {
+  try {
+    await writeFile(file, collections)
+  } catch (error) {
+    throw asIoError('exportTo', file, error)
+  }
+}
+
+async function writeFile(file: string, collections: Iterable<ExportedCollection>): Promise<void> {
   const handle = await openFile(file, 'w')
   try {
     let pending: Buffer[] = [MAGIC]
@@ -75,7 +110,13 @@ class Reader {
   async bytes(n: number): Promise<Buffer> {
     while (this.#buffer.length - this.#at < n) {
       const chunk = Buffer.allocUnsafe(Math.max(1 << 20, n))
-      const { bytesRead } = await this.#handle.read(chunk, 0, chunk.length, null)
+      let bytesRead: number
+      try {
+        ;({ bytesRead } = await this.#handle.read(chunk, 0, chunk.length, null))
+      } catch (error) {
+        // read errors surface in the consumer's loop over entries, outside readExport's own wrapping
+        throw asIoError('importFrom', this.#file, error)
+      }
       if (bytesRead === 0) throw new SledIoError(`importFrom ${this.#file}: the file ends early (truncated export)`)
       this.#buffer = Buffer.concat([this.#buffer.subarray(this.#at), chunk.subarray(0, bytesRead)])
       this.#at = 0
@@ -92,6 +133,14 @@ class Reader {
 
 /** The collections of an export file, each with a lazy entry iterator; the file is read once, in order. */
 export async function* readExport(file: string): AsyncGenerator<{ type: Buffer; name: Buffer; entries: AsyncGenerator<Buffer[]> }> {
+  try {
+    yield* readFile(file)
+  } catch (error) {
+    throw asIoError('importFrom', file, error)
+  }
+}
+
+async function* readFile(file: string): AsyncGenerator<{ type: Buffer; name: Buffer; entries: AsyncGenerator<Buffer[]> }> {
   const handle = await openFile(file, 'r')
   try {
     const reader = new Reader(handle, file)

@@ -74,7 +74,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 export function transaction<K, V, T>(trees: readonly Tree<K, V>[], fn: (txs: TransactionalTree<K, V>[]) => T): T {
   const list = requireArray(trees, 'trees')
   if (list.length === 0) throw invalidValue('trees', 'must contain at least one tree', trees)
-  const internals = list.map((tree) => treeInternals(tree))
+  const internals = list.map((tree, i) => treeInternals(tree, `trees[${i}]`))
   const body = requireFunction<(txs: TransactionalTree<K, V>[]) => T>(fn, 'fn')
   // what fn threw, kept here so it is rethrown as the very same value (any value,
   // not only Errors) rather than whatever crossing the native layer makes of it

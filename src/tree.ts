@@ -3,7 +3,7 @@
 // native errors arrive already translated (src/native.ts).
 
 import { Buffer } from 'node:buffer'
-import { type Bytes, requireArgs, requireArray, requireFunction } from './args.js'
+import { type Bytes, invalidType, requireArgs, requireArray, requireFunction } from './args.js'
 import { Batch } from './batch.js'
 import { type Coders, prefixBytes } from './encodings.js'
 import { argError, SledClosedError, SledUnsupportedError } from './errors.js'
@@ -25,11 +25,14 @@ export type UpdateFn<V> = (old: V | undefined) => V | Bytes | undefined
 export type MergeOperator<K, V> = (key: K, old: V | undefined, value: V) => V | Bytes | undefined
 
 // set in Tree's static block: lets transaction() reach a tree's native handle and codecs
-let internalsOf: (tree: unknown) => { native: NativeTree; coders: Coders }
+let internalsOf: (tree: unknown, name: string) => { native: NativeTree; coders: Coders }
 
-/** @internal the native handle and coders behind a Tree (ERR_INVALID_THIS for anything else) */
-export function treeInternals(tree: unknown): { native: NativeTree; coders: Coders } {
-  return internalsOf(tree)
+/**
+ * @internal the native handle and coders behind a Tree; anything else is an argument
+ * error (ERR_INVALID_ARG_TYPE naming `name`), as `transaction([tree, notATree], fn)` is
+ */
+export function treeInternals(tree: unknown, name: string): { native: NativeTree; coders: Coders } {
+  return internalsOf(tree, name)
 }
 
 export class Tree<K = Buffer, V = Buffer> {
@@ -54,7 +57,10 @@ export class Tree<K = Buffer, V = Buffer> {
   }
 
   static {
-    internalsOf = (tree) => ({ native: Tree.#of(tree), coders: (tree as Tree<unknown, unknown>).#coders })
+    internalsOf = (tree, name) => {
+      if (typeof tree !== 'object' || tree === null || !(#native in tree)) throw invalidType(name, 'an instance of Tree', tree)
+      return { native: tree.#native, coders: (tree as Tree<unknown, unknown>).#coders }
+    }
   }
 
   /** `#of`, plus SledClosedError for methods that would not otherwise reach native code. */
@@ -306,6 +312,7 @@ export class Tree<K = Buffer, V = Buffer> {
 
   /** Runs `fn` as a transaction on this tree; see `transaction()`. */
   transaction<T>(fn: (tx: TransactionalTree<K, V>) => T): T {
+    Tree.#of(this)
     const body = requireFunction<(tx: TransactionalTree<K, V>) => T>(fn, 'fn')
     return runTransactionOn<K, V, T>([this], (txs) => body(txs[0] as TransactionalTree<K, V>))
   }
