@@ -265,7 +265,7 @@ export class SledLevel<KDefault = string, VDefault = string> extends AbstractLev
   }
 
   /** The open sled database; abstract-level only calls the private methods below while open. */
-  get #tree(): Db {
+  get #tree(): Tree {
     if (this.#db === undefined) throw new LevelError('Database is not open', 'LEVEL_DATABASE_NOT_OPEN')
     return this.#db
   }

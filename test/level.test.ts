@@ -1,0 +1,80 @@
+// What SledLevel adds beyond abstract-level's own suite (test/level-suite.cjs): where
+// its data lives in sled, how sled's open errors reach level users, sled options, and
+// one class for `import` and `require`.
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { open } from 'sled-node'
+import { SledLevel } from 'sled-node/level'
+import { describe, expect, it } from 'vitest'
+import { runNode } from './helpers/child.js'
+import { dbPath } from './helpers/tmp.js'
+
+const require = createRequire(import.meta.url)
+const levelEntry = require.resolve('sled-node/level')
+
+describe('SledLevel', () => {
+  it('is one class for import and require (in plain Node)', () => {
+    const child = runNode(
+      `import { SledLevel } from 'sled-node/level'
+       import { createRequire } from 'node:module'
+       const required = createRequire(import.meta.url)('sled-node/level').SledLevel
+       console.log(typeof SledLevel, SledLevel === required)`,
+      [],
+      ['--input-type=module'],
+    )
+    expect(child.stdout.trim()).toBe('function true')
+  })
+
+  it("keeps its data in sled's default tree, sublevels as key prefixes", async () => {
+    const path = dbPath()
+    const db = new SledLevel<string, object>(path, { valueEncoding: 'json' })
+    await db.put('top', { n: 1 })
+    // sublevels take their own encodings, as in every level store
+    await db.sublevel<string, object>('users', { valueEncoding: 'json' }).put('ada', { born: 1815 })
+    await db.close()
+
+    const sled = open(path, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+    expect(sled.iter().toArray()).toEqual([
+      ['!users!ada', '{"born":1815}'],
+      ['top', '{"n":1}'],
+    ])
+    expect(sled.treeNames().map(String)).toEqual(['__sled__default'])
+    sled.close()
+  })
+
+  it('writes a batch across sublevels atomically, in one sled batch', async () => {
+    const db = new SledLevel(dbPath())
+    const a = db.sublevel('a')
+    await db.batch([
+      { type: 'put', key: 'root', value: '1' },
+      { type: 'put', key: 'k', value: '2', sublevel: a },
+    ])
+    expect(await db.keys().all()).toEqual(['!a!k', 'root'])
+    await db.close()
+  })
+
+  it("passes sled's options on to sled (temporary removes the database on close)", async () => {
+    const path = dbPath()
+    const db = new SledLevel(path, { temporary: true, cacheCapacity: 1 << 20 })
+    await db.put('k', 'v')
+    expect(existsSync(path)).toBe(true)
+    await db.close()
+    expect(existsSync(path)).toBe(false)
+  })
+
+  it('reports a database another process holds as LEVEL_LOCKED, caused by SledLockedError', () => {
+    const path = dbPath()
+    const held = open(path)
+    try {
+      const child = runNode(`
+        const { SledLevel } = require(${JSON.stringify(levelEntry)})
+        new SledLevel(${JSON.stringify(path)}).open().then(
+          () => console.log('opened'),
+          (err) => console.log(JSON.stringify([err.code, err.cause.code, err.cause.cause.name, err.cause.cause.code])))
+      `)
+      expect(JSON.parse(child.stdout)).toEqual(['LEVEL_DATABASE_NOT_OPEN', 'LEVEL_LOCKED', 'SledLockedError', 'SLED_LOCKED'])
+    } finally {
+      held.close()
+    }
+  })
+})
