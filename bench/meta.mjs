@@ -1,11 +1,11 @@
 // What the results were measured on: machine, versions and commit (BENCH.md's results shape).
 
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readFileSync, readdirSync, statSync } from 'node:fs'
 import os from 'node:os'
-import { createRequire } from 'node:module'
+import { join } from 'node:path'
 
-const require = createRequire(import.meta.url)
+const root = new URL('..', import.meta.url).pathname
 
 function run(cmd, args) {
   try {
@@ -15,9 +15,21 @@ function run(cmd, args) {
   }
 }
 
+// read from disk: several packages do not export their package.json
 function version(pkg) {
   try {
-    return require(`${pkg}/package.json`).version
+    const dir = pkg === 'sled-node' ? root : join(root, 'node_modules', pkg)
+    return JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version
+  } catch {
+    return null
+  }
+}
+
+/** When the measured addon was built: dist/ is built from a working tree, not from `commit`. */
+function addonBuilt() {
+  try {
+    const file = readdirSync(join(root, 'dist')).find((f) => f.endsWith('.node'))
+    return statSync(join(root, 'dist', file)).mtime.toISOString().replace(/\.\d+Z$/, 'Z')
   } catch {
     return null
   }
@@ -28,6 +40,7 @@ export function machine() {
   const dirty = run('git', ['status', '--porcelain', '--', 'bench', 'crates', 'src', 'index.ts'])
   return {
     commit: (run('git', ['rev-parse', '--short', 'HEAD']) ?? 'unknown') + (dirty ? '-dirty' : ''),
+    addonBuilt: addonBuilt(),
     node: process.version,
     rustc: run('rustc', ['--version'])?.split(' ')[1] ?? null,
     cpu: /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? 'unknown',

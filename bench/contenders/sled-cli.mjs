@@ -1,6 +1,6 @@
 // The "CLI + subprocess" workaround: crates/sled-cli spawned once per operation (open the
 // database, one get/put, flush, exit), synchronously, as a script calling a CLI would.
-// BENCH.md asks for a few hundred operations only: per-entry fills insert 300 entries,
+// BENCH.md asks for a few hundred operations only: per-entry fills insert 200 entries,
 // fill-batch 20 batches of 1,000 (one process each); the untimed setup loads all N
 // entries through one `load` process. A CLI of single get/put has no multi-get or scan.
 
@@ -11,7 +11,7 @@ import { frame } from './frames.mjs'
 export const settings = 'crates/sled-cli (sled defaults), one process per operation, flushed before exit'
 
 export const block = 1
-export const fillLimit = (workload, n) => Math.min(n, workload === 'fill-batch' ? 20_000 : 300)
+export const fillLimit = (workload, n) => Math.min(n, workload === 'fill-batch' ? 20_000 : 200)
 
 export function unsupported(workload) {
   if (['read-many', 'scan-full', 'scan-range'].includes(workload)) return 'a get/put CLI has no multi-get or scan'
