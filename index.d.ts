@@ -65,8 +65,16 @@ export declare class NativeTree {
   name(): Buffer
   get closed(): boolean
   get(key: Uint8Array): Buffer | undefined
-  /** Looks up every key in one call. */
-  getMany(keys: Array<Uint8Array>): Array<Buffer | undefined>
+  /**
+   * `get` into this thread's scratch buffer: the value's length, -1 when absent,
+   * -2 when it does not fit (use `get`).
+   */
+  getInto(key: Uint8Array): number
+  /**
+   * Looks up every key in one call; the values come back packed in one Buffer
+   * (see `bytes::PackedValues`) rather than as a Buffer each.
+   */
+  getMany(keys: Array<Uint8Array>): Buffer
   /** Stores `value` under `key`; returns the previous value. */
   insert(key: Uint8Array, value: Uint8Array): Buffer | undefined
   /** Deletes `key`; returns the removed value. */
@@ -178,6 +186,12 @@ export interface RangeSpec {
   /** Maximum number of entries; absent means all. */
   limit?: number
 }
+
+/**
+ * Registers `buffer` as this thread's scratch; it is kept alive by a reference that
+ * lives as long as the environment.
+ */
+export declare function setScratch(buffer: Buffer): void
 
 /**
  * Runs `callback(txTrees)` as one sled transaction over `trees` (all of one database)

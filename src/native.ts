@@ -133,6 +133,21 @@ export const openNative = wrap('open', addon.open as AnyMethod) as typeof Native
 export const runTransaction = wrap('transaction', addon.transaction as AnyMethod) as typeof Native.transaction
 export const openNativeAsync = wrap('openAsync', addon.openAsync as AnyMethod) as typeof Native.openAsync
 
+/**
+ * This thread's scratch buffer for `get` (crates/sled-node/src/scratch.rs): values up
+ * to its size are copied into it natively and out of it into a pooled Buffer here,
+ * which costs less than creating a Buffer from native code.
+ */
+const scratch = Buffer.allocUnsafeSlow(64 * 1024)
+addon.setScratch(scratch)
+
+/** A fresh Buffer holding the first `length` bytes of the scratch. */
+export function takeScratch(length: number): Buffer {
+  const out = Buffer.allocUnsafe(length)
+  scratch.copy(out, 0, 0, length)
+  return out
+}
+
 // Flush every open database when this environment ends. `exit` covers
 // process.exit() and the natural end of the main thread or a worker; the cleanup
 // hook covers worker.terminate(). Neither holds a JS handle, so finalizers still

@@ -8,7 +8,7 @@ import { Batch } from './batch.js'
 import { type Coders, prefixBytes } from './encodings.js'
 import { argError, SledClosedError, SledUnsupportedError } from './errors.js'
 import { type Entry, EntryIterator, type Life } from './iterator.js'
-import type { NativeTree } from './native.js'
+import { type NativeTree, takeScratch } from './native.js'
 import { type RangeOptions, rangeSpec, type ScanOptions, scanOptions, watchOptions } from './range-options.js'
 import { rejectOnThrow } from './reject.js'
 import { Subscriber, type WatchOptions } from './subscriber.js'
@@ -33,6 +33,23 @@ let internalsOf: (tree: unknown, name: string) => { native: NativeTree; coders: 
  */
 export function treeInternals(tree: unknown, name: string): { native: NativeTree; coders: Coders } {
   return internalsOf(tree, name)
+}
+
+/** Unpacks getMany's `[len u32 | 0xffffffff][bytes]` per value into views of `packed`. */
+function unpackValues(packed: Buffer, count: number): (Buffer | undefined)[] {
+  const out = new Array<Buffer | undefined>(count)
+  let at = 0
+  for (let i = 0; i < count; i++) {
+    const length = packed.readUInt32LE(at)
+    at += 4
+    if (length === 0xffffffff) {
+      out[i] = undefined
+    } else {
+      out[i] = packed.subarray(at, at + length)
+      at += length
+    }
+  }
+  return out
 }
 
 export class Tree<K = Buffer, V = Buffer> {
@@ -111,13 +128,17 @@ export class Tree<K = Buffer, V = Buffer> {
 
   get(key: K | Bytes): V | undefined {
     const native = Tree.#of(this)
-    return this.#decodeValue(native.get(this.#key(key)))
+    const k = this.#key(key)
+    // the scratch path (see takeScratch); -1 absent, -2 too large for the scratch
+    const length = native.getInto(k)
+    if (length === -1) return undefined
+    return this.#decodeValue(length === -2 ? native.get(k) : takeScratch(length))
   }
 
   getMany(keys: (K | Bytes)[]): (V | undefined)[] {
     const native = Tree.#of(this)
     const list = requireArray(keys, 'keys').map((key, i) => this.#key(key, `keys[${i}]`))
-    return native.getMany(list).map((value) => this.#decodeValue(value))
+    return unpackValues(native.getMany(list), list.length).map((value) => this.#decodeValue(value))
   }
 
   /** Stores `value` under `key`; returns the previous value. */
@@ -248,6 +269,7 @@ export class Tree<K = Buffer, V = Buffer> {
 
   /** Every entry in key order; the same as `range()`. */
   iter(): EntryIterator<K, V> {
+    Tree.#of(this)
     return this.range()
   }
 
@@ -265,11 +287,14 @@ export class Tree<K = Buffer, V = Buffer> {
   }
 
   first(): Entry<K, V> | undefined {
-    return this.#decodeEntry(Tree.#of(this).first())
+    // the handle is checked before `this.#decodeEntry` is read, so a wrong `this` is ERR_INVALID_THIS
+    const native = Tree.#of(this)
+    return this.#decodeEntry(native.first())
   }
 
   last(): Entry<K, V> | undefined {
-    return this.#decodeEntry(Tree.#of(this).last())
+    const native = Tree.#of(this)
+    return this.#decodeEntry(native.last())
   }
 
   /** The entry with the greatest key strictly below `key`. */
@@ -286,12 +311,14 @@ export class Tree<K = Buffer, V = Buffer> {
 
   /** Removes and returns the entry with the smallest key (atomically). */
   popMin(): Entry<K, V> | undefined {
-    return this.#decodeEntry(Tree.#of(this).popMin())
+    const native = Tree.#of(this)
+    return this.#decodeEntry(native.popMin())
   }
 
   /** Removes and returns the entry with the greatest key (atomically). */
   popMax(): Entry<K, V> | undefined {
-    return this.#decodeEntry(Tree.#of(this).popMax())
+    const native = Tree.#of(this)
+    return this.#decodeEntry(native.popMax())
   }
 
   /** A Batch that encodes keys and values with this tree's encodings. */

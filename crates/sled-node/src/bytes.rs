@@ -108,3 +108,37 @@ impl TypeName for MaybeEntry {
         ValueType::Unknown
     }
 }
+
+/// Several optional values in one Buffer: per value `[len u32][bytes]`, with len
+/// `u32::MAX` for an absent one (little-endian). One allocation instead of one per value.
+pub struct PackedValues(pub Vec<Option<sled::IVec>>);
+
+impl ToNapiValue for PackedValues {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        let size = val
+            .0
+            .iter()
+            .map(|v| 4 + v.as_ref().map_or(0, |v| v.len()))
+            .sum::<usize>();
+        let mut packed = Vec::with_capacity(size);
+        for value in &val.0 {
+            match value {
+                Some(v) => {
+                    packed.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                    packed.extend_from_slice(v);
+                }
+                None => packed.extend_from_slice(&u32::MAX.to_le_bytes()),
+            }
+        }
+        create_buffer(env, &packed)
+    }
+}
+
+impl TypeName for PackedValues {
+    fn type_name() -> &'static str {
+        "Buffer"
+    }
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}

@@ -25,6 +25,7 @@ mod error;
 mod iter;
 mod options;
 mod registry;
+mod scratch;
 mod slot;
 mod subscriber;
 mod tasks;

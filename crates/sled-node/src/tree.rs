@@ -63,13 +63,27 @@ impl NativeTree {
         self.run("get", |tree| tree.get(key)).map(MaybeBytes)
     }
 
-    /// Looks up every key in one call.
-    #[napi(ts_return_type = "Array<Buffer | undefined>")]
-    pub fn get_many(&self, keys: Vec<&[u8]>) -> Result<Vec<MaybeBytes>> {
+    /// `get` into this thread's scratch buffer: the value's length, -1 when absent,
+    /// -2 when it does not fit (use `get`).
+    #[napi]
+    pub fn get_into(&self, key: &[u8]) -> Result<i64> {
+        self.run("get", |tree| {
+            Ok(match tree.get(key)? {
+                None => -1,
+                Some(value) => crate::scratch::put(&value).map_or(-2, |n| n as i64),
+            })
+        })
+    }
+
+    /// Looks up every key in one call; the values come back packed in one Buffer
+    /// (see `bytes::PackedValues`) rather than as a Buffer each.
+    #[napi(ts_return_type = "Buffer")]
+    pub fn get_many(&self, keys: Vec<&[u8]>) -> Result<crate::bytes::PackedValues> {
         self.run("getMany", |tree| {
             keys.iter()
-                .map(|key| tree.get(key).map(MaybeBytes))
-                .collect()
+                .map(|key| tree.get(key))
+                .collect::<sled::Result<Vec<_>>>()
+                .map(crate::bytes::PackedValues)
         })
     }
 
