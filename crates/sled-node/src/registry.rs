@@ -111,6 +111,11 @@ pub fn acquire(path: &str, opts: &NativeOpenOptions) -> Result<Arc<Shared>> {
     }
     entries.insert(path.clone(), Entry::Busy);
     drop(entries);
+    if let Err(e) = verify_conf(&path, &subject) {
+        REGISTRY.entries.lock().remove(&path);
+        REGISTRY.changed.notify_all();
+        return Err(e);
+    }
 
     // sled may take long (recovery); the registry lock is not held meanwhile
     let opened = catch_unwind(AssertUnwindSafe(|| {
@@ -179,6 +184,29 @@ pub fn release(shared: Arc<Shared>) {
     wait_for_unlock(&path);
     REGISTRY.entries.lock().remove(&path);
     REGISTRY.changed.notify_all();
+}
+
+/// sled checks the CRC of its `conf` file but only logs a mismatch and goes on, so a
+/// damaged `conf` surfaces as a misleading `Unsupported` ("cannot change the io buffer
+/// size across restarts") or opens with wrong settings. Check it first and report
+/// corruption. Same layout as sled's `write_config`: the text, then its CRC32 (LE);
+/// files of 8 bytes or less are ignored by sled and rewritten, so they are here too.
+fn verify_conf(path: &std::path::Path, subject: &str) -> Result<()> {
+    let Ok(bytes) = std::fs::read(path.join("conf")) else {
+        return Ok(()); // absent (a new database) or unreadable: sled reports the latter
+    };
+    if bytes.len() <= 8 {
+        return Ok(());
+    }
+    let (text, crc) = bytes.split_at(bytes.len() - 4);
+    if crc32fast::hash(text).to_le_bytes() != crc {
+        return Err(coded(
+            Code::Corruption,
+            &[("at", "conf".into())],
+            format!("open on {subject}: the conf file is corrupt (checksum mismatch)"),
+        ));
+    }
+    Ok(())
 }
 
 /// sled's background I/O threads can hold the database file (and so its `flock`) for a
