@@ -5,6 +5,7 @@
 import { Buffer } from 'node:buffer'
 import { type Bytes, invalidType } from './args.js'
 import { type Coders, codersFor } from './encodings.js'
+import { argError } from './errors.js'
 
 const INSERT = 1
 const REMOVE = 0
@@ -16,8 +17,16 @@ export class Batch<K = Bytes, V = Bytes> {
   #size = 0
   #length = 0
 
+  /** ERR_INVALID_THIS unless `self` is a Batch. */
+  static #check(self: unknown): void {
+    if (typeof self !== 'object' || self === null || !(#parts in self)) {
+      throw argError('ERR_INVALID_THIS', 'Value of "this" must be of type Batch')
+    }
+  }
+
   /** Adds an insert; later operations on the same key win. */
   insert(key: K | Bytes, value: V | Bytes): this {
+    Batch.#check(this)
     const k = this.#coders.key.encode(key, 'key')
     const v = this.#coders.value.encode(value, 'value')
     const head = Buffer.allocUnsafe(5)
@@ -31,6 +40,7 @@ export class Batch<K = Bytes, V = Bytes> {
 
   /** Adds a remove. */
   remove(key: K | Bytes): this {
+    Batch.#check(this)
     const k = this.#coders.key.encode(key, 'key')
     const head = Buffer.allocUnsafe(5)
     head[0] = REMOVE
@@ -41,6 +51,7 @@ export class Batch<K = Bytes, V = Bytes> {
 
   /** Number of operations added. */
   get length(): number {
+    Batch.#check(this)
     return this.#length
   }
 

@@ -207,11 +207,15 @@ export class Db<K = Buffer, V = Buffer> extends Tree<K, V> {
   }
 
   [Symbol.dispose](): void {
+    Db.#of(this)
     this.close()
   }
 
   [Symbol.asyncDispose](): Promise<void> {
-    return this.closeAsync()
+    return rejectOnThrow(() => {
+      Db.#of(this)
+      return this.closeAsync()
+    })
   }
 }
 

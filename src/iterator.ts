@@ -3,7 +3,7 @@
 
 import { Buffer } from 'node:buffer'
 import type { Coders } from './encodings.js'
-import { SledClosedError } from './errors.js'
+import { argError, SledClosedError } from './errors.js'
 import type { NativeIter } from './native.js'
 
 export type Entry<K, V> = [key: K, value: V]
@@ -55,6 +55,13 @@ export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<E
     this.#coders = coders
   }
 
+  /** ERR_INVALID_THIS unless `self` is an EntryIterator (a brand check: cheap on the hot path). */
+  static #check(self: unknown): void {
+    if (typeof self !== 'object' || self === null || !(#buffer in self)) {
+      throw argError('ERR_INVALID_THIS', 'Value of "this" must be of type EntryIterator')
+    }
+  }
+
   /** The next buffered entry, or undefined when a chunk must be fetched (or it is over). */
   #take(): IteratorResult<Entry<K, V>> | undefined {
     if (this.#life.closed && this.#native !== undefined) {
@@ -93,6 +100,7 @@ export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<E
   }
 
   next(): IteratorResult<Entry<K, V>> {
+    EntryIterator.#check(this)
     // fast path: an entry is buffered and the handle is open
     if (this.#at < this.#buffer.length && !this.#life.closed) {
       return { done: false, value: this.#buffer[this.#at++] as unknown as Entry<K, V> }
@@ -107,22 +115,26 @@ export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<E
 
   /** Frees the native iterator at once (also what `break` in a for…of does). */
   close(): void {
+    EntryIterator.#check(this)
     this.#buffer = []
     this.#at = 0
     this.#finish()
   }
 
   return(): IteratorResult<Entry<K, V>> {
+    EntryIterator.#check(this)
     this.close()
     return { done: true, value: undefined }
   }
 
   [Symbol.iterator](): this {
+    EntryIterator.#check(this)
     return this
   }
 
   /** Iterates with each chunk fetched on the libuv pool, so the event loop keeps turning. */
   [Symbol.asyncIterator](): AsyncIterableIterator<Entry<K, V>> {
+    EntryIterator.#check(this)
     const self = this
     return {
       next(): Promise<IteratorResult<Entry<K, V>>> {
@@ -146,16 +158,23 @@ export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<E
     }
   }
 
-  *keys(): IterableIterator<K> {
-    for (const [key] of this) yield key
+  keys(): IterableIterator<K> {
+    EntryIterator.#check(this)
+    return (function* (entries: EntryIterator<K, V>) {
+      for (const [key] of entries) yield key
+    })(this)
   }
 
-  *values(): IterableIterator<V> {
-    for (const [, value] of this) yield value
+  values(): IterableIterator<V> {
+    EntryIterator.#check(this)
+    return (function* (entries: EntryIterator<K, V>) {
+      for (const [, value] of entries) yield value
+    })(this)
   }
 
   /** Every remaining entry. */
   toArray(): Entry<K, V>[] {
+    EntryIterator.#check(this)
     return [...this]
   }
 }

@@ -4,7 +4,7 @@
 
 import type { Buffer } from 'node:buffer'
 import type { Coders } from './encodings.js'
-import { SledClosedError } from './errors.js'
+import { argError, SledClosedError } from './errors.js'
 import type { Life } from './iterator.js'
 import type { NativeSubscriber } from './native.js'
 
@@ -16,6 +16,14 @@ export interface WatchOptions {
   /** Most events kept unread before the subscriber fails with SLED_SUBSCRIBER_OVERFLOW (default 100,000). */
   highWaterMark?: number
 }
+
+/**
+ * Subscribers with a pending `next()`. The native wake-up holds only a WeakRef, so an
+ * unreachable subscriber is collected (its finalizer stops the pump and frees the
+ * tree); one that is waiting for events is rooted here, so a `for await` loop that
+ * nothing else references is never collected while it waits.
+ */
+const waiting = new Set<object>()
 
 interface Waiter<K, V> {
   resolve: (result: IteratorResult<Event<K, V>>) => void
@@ -56,10 +64,21 @@ export class Subscriber<K = Buffer, V = Buffer> implements AsyncIterableIterator
     this.#owner = owner
     this.#life = life
     this.#coders = coders
-    this.#native = start(() => this.#wake())
+    const self = new WeakRef(this)
+    this.#native = start(() => {
+      const subscriber = self.deref()
+      if (subscriber !== undefined) subscriber.#wake()
+    })
     this.#signal = signal
     if (signal?.aborted) this.close()
     else signal?.addEventListener('abort', this.#onAbort, { once: true })
+  }
+
+  /** ERR_INVALID_THIS unless `self` is a Subscriber. */
+  static #check(self: unknown): void {
+    if (typeof self !== 'object' || self === null || !(#events in self)) {
+      throw argError('ERR_INVALID_THIS', 'Value of "this" must be of type Subscriber')
+    }
   }
 
   /** Moves every waiting native event into `#events`; false if the subscriber is over. */
@@ -85,6 +104,7 @@ export class Subscriber<K = Buffer, V = Buffer> implements AsyncIterableIterator
     const outcome = this.#settle()
     if (outcome === undefined) return
     this.#waiter = undefined
+    waiting.delete(this)
     this.#native?.keepAlive(false)
     if ('error' in outcome) waiter.reject(outcome.error)
     else waiter.resolve(outcome.result)
@@ -104,6 +124,11 @@ export class Subscriber<K = Buffer, V = Buffer> implements AsyncIterableIterator
   }
 
   next(): Promise<IteratorResult<Event<K, V>>> {
+    try {
+      Subscriber.#check(this)
+    } catch (error) {
+      return Promise.reject(error)
+    }
     if (this.#waiter !== undefined) {
       return Promise.reject(new TypeError('Subscriber.next() called again before the previous call settled'))
     }
@@ -116,6 +141,7 @@ export class Subscriber<K = Buffer, V = Buffer> implements AsyncIterableIterator
     if (outcome !== undefined) return 'error' in outcome ? Promise.reject(outcome.error) : Promise.resolve(outcome.result)
     return new Promise((resolve, reject) => {
       this.#waiter = { resolve, reject }
+      waiting.add(this)
       this.#native?.keepAlive(true)
     })
   }
@@ -129,19 +155,27 @@ export class Subscriber<K = Buffer, V = Buffer> implements AsyncIterableIterator
 
   /** Ends the subscription: a pending `next()` resolves as done; queued events are dropped. */
   close(): void {
+    Subscriber.#check(this)
     this.#events = []
     this.#release()
     const waiter = this.#waiter
     this.#waiter = undefined
+    waiting.delete(this)
     waiter?.resolve({ done: true, value: undefined })
   }
 
   return(): Promise<IteratorResult<Event<K, V>>> {
-    this.close()
+    try {
+      Subscriber.#check(this)
+      this.close()
+    } catch (error) {
+      return Promise.reject(error)
+    }
     return Promise.resolve({ done: true, value: undefined })
   }
 
   [Symbol.asyncIterator](): this {
+    Subscriber.#check(this)
     return this
   }
 }

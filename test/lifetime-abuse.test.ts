@@ -1,0 +1,688 @@
+// Lifetime abuse: closing while async operations, iterators and subscribers are in
+// flight (each completes or rejects with SledClosedError, none hangs: every wait is
+// under a hang guard); closing from inside callbacks; thousands of open/close cycles of
+// one path without leaking descriptors or threads; handles, trees, iterators and
+// subscribers dropped without closing and collected (in a child with --expose-gc); and
+// every method called on the wrong `this`.
+// SLED_SOAK=1 runs 10,000 full open/close cycles instead of 1,000 and more close rounds.
+import { Buffer } from 'node:buffer'
+import { readdirSync, readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import {
+  Batch,
+  Db,
+  EntryIterator,
+  open,
+  openAsync,
+  SledClosedError,
+  SledError,
+  Subscriber,
+  transaction,
+  TransactionalTree,
+  Tree,
+} from 'sled-node'
+import { entry, runChild } from './helpers/child.js'
+import { dbPath } from './helpers/tmp.js'
+
+const soak = Boolean(process.env.SLED_SOAK)
+const ROUNDS = soak ? 60 : 12
+const FULL_CYCLES = soak ? 10_000 : 1_000
+const SHARED_CYCLES = 10_000
+
+/** `p`, or a rejection if it has not settled after `ms` (a hang guard, not a timing assertion). */
+async function settled<T>(p: Promise<T>, what: string, ms = 30_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`hang guard: ${what} did not settle within ${ms} ms`)), ms)
+      }),
+    ])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+/**
+ * `p`'s outcome, with its rejection handled at once: a promise rejected while the test
+ * awaits something else (closeAsync) must not count as an unhandled rejection.
+ */
+function outcome<T>(p: Promise<T>): Promise<PromiseSettledResult<T>> {
+  return p.then(
+    (value) => ({ status: 'fulfilled', value }),
+    (reason: unknown) => ({ status: 'rejected', reason }),
+  )
+}
+
+function expectClosed(error: unknown, what: string): void {
+  expect(error, what).toBeInstanceOf(SledClosedError)
+  expect((error as SledClosedError).code, what).toBe('SLED_CLOSED')
+}
+
+/** Calls `fn`; what it threw, or undefined if it returned. */
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn()
+  } catch (error) {
+    return error
+  }
+  return undefined
+}
+
+describe('close while work is in flight', () => {
+  it.each(['close', 'closeAsync'] as const)(
+    '%s: every async get/insert/remove/apply/flush completes or rejects with SledClosedError, and only the completed writes are stored',
+    async (closer) => {
+      const path = dbPath()
+      const tally = { completed: 0, rejected: 0 }
+      for (let round = 0; round < ROUNDS; round++) {
+        const db = open(path)
+        const tree = db.openTree('t')
+        const targets = [db, tree] as const
+        for (const target of targets) for (let i = 0; i < 40; i++) target.insert(`r${round}-${i}`, 'to remove')
+        type Op = { kind: string; target: number; keys: string[]; promise: Promise<PromiseSettledResult<unknown>> }
+        const ops: Op[] = []
+        for (let i = 0; i < 40; i++) {
+          const target = i % 2
+          const t = targets[target]!
+          const key = `${round}-${i}`
+          switch (i % 5) {
+            case 0:
+              ops.push({ kind: 'get', target, keys: [], promise: outcome(t.getAsync(`r${round}-${i}`)) })
+              break
+            case 1:
+              ops.push({ kind: 'insert', target, keys: [`i${key}`], promise: outcome(t.insertAsync(`i${key}`, `v${key}`)) })
+              break
+            case 2:
+              ops.push({ kind: 'remove', target, keys: [`r${round}-${i}`], promise: outcome(t.removeAsync(`r${round}-${i}`)) })
+              break
+            case 3:
+              ops.push({
+                kind: 'apply',
+                target,
+                keys: [`a${key}`, `b${key}`],
+                promise: outcome(t.applyAsync(new Batch().insert(`a${key}`, `v${key}`).insert(`b${key}`, `v${key}`))),
+              })
+              break
+            default:
+              ops.push({ kind: 'flush', target, keys: [], promise: outcome(t.flushAsync()) })
+          }
+        }
+        // close at a different stage of the work each round
+        for (let i = 0; i < round % 4; i++) await turn()
+        if (closer === 'close') db.close()
+        else await settled(db.closeAsync(), 'closeAsync')
+        expect(db.closed).toBe(true)
+        expect(tree.closed).toBe(true)
+        const outcomes = await settled(Promise.all(ops.map((op) => op.promise)), `round ${round}'s operations`)
+
+        const again = open(path)
+        const againTrees = [again, again.openTree('t')] as const
+        outcomes.forEach((outcome, i) => {
+          const op = ops[i]!
+          const t = againTrees[op.target]!
+          const what = `round ${round} op ${i} (${op.kind})`
+          if (outcome.status === 'rejected') {
+            tally.rejected++
+            expectClosed(outcome.reason, what)
+            // a rejected write wrote nothing (a remove that was refused leaves its key)
+            if (op.kind === 'insert' || op.kind === 'apply') for (const k of op.keys) expect(t.containsKey(k), what).toBe(false)
+            if (op.kind === 'remove') expect(t.containsKey(op.keys[0]!), what).toBe(true)
+          } else {
+            tally.completed++
+            if (op.kind === 'insert' || op.kind === 'apply') for (const k of op.keys) expect(t.containsKey(k), what).toBe(true)
+            if (op.kind === 'remove') expect(t.containsKey(op.keys[0]!), what).toBe(false)
+          }
+        })
+        again.close()
+      }
+      console.log(`${closer}: ${tally.completed} operations completed, ${tally.rejected} rejected with SledClosedError over ${ROUNDS} rounds`)
+    },
+    soak ? 600_000 : 120_000,
+  )
+
+  it.each(['close', 'closeAsync'] as const)(
+    '%s: sync iterators fail on their next step, for await loops end with SledClosedError or complete, pending async steps settle',
+    async (closer) => {
+      const path = dbPath()
+      const seed = open(path)
+      const N = 20_000
+      for (const target of [seed, seed.openTree('t')]) {
+        const batch = new Batch()
+        for (let i = 0; i < N; i++) batch.insert(String(i).padStart(6, '0'), `value ${i}`)
+        target.apply(batch)
+      }
+      seed.close()
+
+      for (let round = 0; round < ROUNDS; round++) {
+        const db = open(path)
+        const tree = db.openTree('t')
+        const sync = tree.range({ gte: '001000' })
+        expect(sync.next().value?.[0].toString()).toBe('001000')
+        const prefix = db.scanPrefix('01')
+        prefix.next()
+        // a for await loop that is mid-way when the handle closes
+        const loops = [db, tree].map(async (t) => {
+          let seen = 0
+          try {
+            for await (const [k] of t.iter()) {
+              expect(k.length).toBe(6)
+              seen++
+            }
+            return { ended: 'complete', seen }
+          } catch (error) {
+            expectClosed(error, 'for await')
+            return { ended: 'closed', seen }
+          }
+        })
+        // an async step whose chunk is being fetched on the libuv pool right now
+        const pending = outcome(tree.range({ reverse: true })[Symbol.asyncIterator]().next())
+        for (let i = 0; i < round % 5; i++) await turn()
+        if (closer === 'close') db.close()
+        else await settled(db.closeAsync(), 'closeAsync')
+
+        for (const result of await settled(Promise.all(loops), 'the for await loops')) {
+          if (result.ended === 'complete') expect(result.seen).toBe(N)
+          else expect(result.seen).toBeLessThan(N)
+        }
+        const step = await settled(pending, 'the pending async step')
+        if (step.status === 'rejected') expectClosed(step.reason, 'pending async step')
+        else expect(step.value.value?.[0].toString()).toBe(String(N - 1).padStart(6, '0'))
+        expectClosed(thrown(() => sync.next()), 'sync iterator after close')
+        expectClosed(thrown(() => prefix.next()), 'prefix iterator after close')
+        // closing an iterator of a closed handle is fine, and so is doing it twice
+        expect(() => sync.close()).not.toThrow()
+        expect(() => prefix.return()).not.toThrow()
+        expect(() => sync.close()).not.toThrow()
+      }
+      // nothing was written by all this; the data is intact
+      const again = open(path)
+      expect(again.len()).toBe(N)
+      expect(again.openTree('t').len()).toBe(N)
+      again.close()
+    },
+    soak ? 600_000 : 120_000,
+  )
+
+  it.each(['close', 'closeAsync'] as const)(
+    '%s: pending, queued, looping and aborted subscribers all end; a subscriber of another handle keeps working',
+    async (closer) => {
+      const path = dbPath()
+      for (let round = 0; round < ROUNDS; round++) {
+        const db = open(path)
+        const tree = db.openTree('t')
+        const other = open(path)
+        const otherSub = other.watchPrefix('')
+
+        const waiting = tree.watchPrefix('never')
+        const pendingNext = outcome(waiting.next())
+        const queued = db.watchPrefix('q')
+        db.insert('q1', '1')
+        db.insert('q2', '2')
+        const controller = new AbortController()
+        const aborted = tree.watchPrefix('', { signal: controller.signal })
+        const abortedNext = aborted.next()
+        controller.abort()
+        // a for await loop consuming events while writes keep coming from the pool
+        const looping = db.watchPrefix('w')
+        const loop = (async () => {
+          let seen = 0
+          try {
+            for await (const event of looping) {
+              expect(event.key.toString().startsWith('w')).toBe(true)
+              seen++
+            }
+            return { ended: 'done', seen }
+          } catch (error) {
+            expectClosed(error, 'subscriber for await')
+            return { ended: 'closed', seen }
+          }
+        })()
+        const writes = Array.from({ length: 30 }, (_, i) => outcome(db.insertAsync(`w${round}-${i}`, 'x')))
+        for (let i = 0; i < round % 4; i++) await turn()
+        if (closer === 'close') db.close()
+        else await settled(db.closeAsync(), 'closeAsync')
+
+        const waited = await settled(pendingNext, 'a pending next()')
+        expect(waited.status).toBe('rejected')
+        expectClosed((waited as PromiseRejectedResult).reason, 'pending next() on close')
+        await expect(settled(queued.next(), 'next() on a subscriber with queued events')).rejects.toBeInstanceOf(SledClosedError)
+        expect(await settled(abortedNext, 'an aborted subscriber')).toEqual({ done: true, value: undefined })
+        const ended = await settled(loop, 'the subscriber for await loop')
+        expect(['done', 'closed']).toContain(ended.ended)
+        for (const write of await settled(Promise.all(writes), 'the racing writes')) {
+          if (write.status === 'rejected') expectClosed(write.reason, 'racing write')
+        }
+        // after close, every subscriber of the closed handle fails or is done, promptly
+        for (const sub of [waiting, queued, looping]) {
+          const after = await settled(outcome(sub.next()), 'next() after close')
+          if (after.status === 'rejected') expectClosed(after.reason, 'next() after close')
+          else expect(after.value).toEqual({ done: true, value: undefined })
+          expect(() => sub.close()).not.toThrow()
+        }
+        // the other handle's subscriber was not touched by this close (a new value each
+        // round: rewriting an equal value emits no event)
+        other.insert('still', `here ${round}`)
+        const event = await settled(otherSub.next(), "the other handle's subscriber")
+        expect(event.done).toBe(false)
+        other.close()
+      }
+    },
+    soak ? 600_000 : 120_000,
+  )
+
+  it('close() called from inside callbacks: the callback finishes, nothing half-written, later calls fail closed', async () => {
+    const path = dbPath()
+    // update function: the compare-and-swap after it finds the handle closed
+    let db = open(path)
+    db.insert('k', 'before')
+    expectClosed(
+      thrown(() =>
+        db.updateAndFetch('k', () => {
+          db.close()
+          return 'after'
+        }),
+      ),
+      'updateAndFetch',
+    )
+    // merge operator
+    db = open(path)
+    db.setMergeOperator((_k, _old, v) => {
+      db.close()
+      return v
+    })
+    expectClosed(
+      thrown(() => db.merge('k', 'merged')),
+      'merge',
+    )
+    // codec encode and decode
+    db = open(path)
+    const coded = db.openTree<string, string>('c', {
+      valueEncoding: {
+        encode: (v: string) => {
+          db.close()
+          return Buffer.from(v)
+        },
+        decode: (b: Uint8Array) => Buffer.from(b).toString(),
+      },
+    })
+    expectClosed(
+      thrown(() => coded.insert('k', 'v')),
+      'codec encode',
+    )
+    // a transaction callback may not close: refused, and the handle stays usable
+    db = open(path)
+    const misuse = thrown(() =>
+      db.transaction((tx) => {
+        tx.insert('k', 'in tx')
+        db.close()
+      }),
+    )
+    expect(misuse).toBeInstanceOf(SledError)
+    expect((misuse as SledError).code).toBe('SLED_TRANSACTION_MISUSE')
+    expect(db.closed).toBe(false)
+    expect(db.get('k')?.toString()).toBe('before')
+    // the body of a for…of over an iterator, and of a for await over a subscriber
+    for (let i = 0; i < 100; i++) db.insert(`i${String(i).padStart(3, '0')}`, 'x')
+    let seen = 0
+    expectClosed(
+      thrown(() => {
+        for (const _ of db.scanPrefix('i')) {
+          if (++seen === 10) db.close()
+        }
+      }),
+      'iterator loop body',
+    )
+    expect(seen).toBe(10)
+    db = open(path)
+    const sub = db.watchPrefix('s')
+    const loop = (async () => {
+      for await (const _ of sub) db.close()
+    })()
+    db.insert('s1', 'x')
+    await expect(settled(loop, 'for await over a subscriber closed in its body')).rejects.toBeInstanceOf(SledClosedError)
+    // nothing was half-written by any of it
+    const again = open(path)
+    expect(again.get('k')?.toString()).toBe('before')
+    expect(again.openTree('c').len()).toBe(0)
+    again.close()
+  })
+})
+
+/** Open file descriptors and threads of this process (Linux). */
+function resources(): { fds: number; threads: number } {
+  const threads = Number(/Threads:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1])
+  return { fds: readdirSync('/proc/self/fd').length, threads }
+}
+
+/** Waits (under a hang guard) until the thread count is back to at most `limit`; subscriber pumps stop shortly after close. */
+async function threadsSettle(limit: number): Promise<number> {
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    const { threads } = resources()
+    if (threads <= limit || Date.now() > deadline) return threads
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
+
+describe.runIf(process.platform === 'linux')('open/close cycles of one path', () => {
+  it(
+    `${FULL_CYCLES.toLocaleString('en')} full open/close cycles (each releases sled's lock), with trees, iterators and subscribers left for close(): no leaked descriptors or threads`,
+    async () => {
+      const path = dbPath()
+      // warm up: the libuv pool and sled's first threads exist before the baseline
+      const warm = await openAsync(path)
+      await warm.insertAsync('n', '-1')
+      warm.watchPrefix('').close()
+      await warm.closeAsync()
+      const base = resources()
+      for (let i = 0; i < FULL_CYCLES; i++) {
+        const db = i % 10 === 0 ? await openAsync(path) : open(path)
+        db.insert('n', String(i))
+        if (i % 7 === 0) {
+          const t = db.openTree(`t${i % 5}`)
+          t.insert('k', String(i))
+          t.iter().next()
+          t.watchPrefix('')
+          db.watchPrefix('n').next().catch(() => undefined)
+        }
+        if (i % 10 === 0) await db.closeAsync()
+        else db.close()
+        expect(db.closed).toBe(true)
+      }
+      const after = resources()
+      const threads = await threadsSettle(base.threads + 2)
+      expect(after.fds).toBeLessThanOrEqual(base.fds + 2)
+      expect(threads).toBeLessThanOrEqual(base.threads + 2)
+      // the lock is free: another process opens the path and sees the last write
+      const res = runChild(`const db = sled.open(process.argv[1]); console.log(String(db.get('n'))); db.close()`, [path])
+      expect(res.stderr).toBe('')
+      expect(res.stdout.trim()).toBe(String(FULL_CYCLES - 1))
+    },
+    soak ? 1_800_000 : 300_000,
+  )
+
+  it(
+    `${SHARED_CYCLES.toLocaleString('en')} open/close cycles of a second handle while a first stays open`,
+    async () => {
+      const path = dbPath()
+      const keeper = open(path)
+      const keptTree = keeper.openTree('kept')
+      const keptSub = keptTree.watchPrefix('')
+      const warm = open(path)
+      warm.watchPrefix('').close()
+      warm.close()
+      const base = resources()
+      for (let i = 0; i < SHARED_CYCLES; i++) {
+        const db = open(path)
+        const t = db.openTree('kept')
+        t.insert('n', String(i))
+        if (i % 100 === 0) {
+          db.iter().next()
+          db.watchPrefix('')
+        }
+        db.close()
+      }
+      const after = resources()
+      expect(after.fds).toBeLessThanOrEqual(base.fds + 2)
+      expect(await threadsSettle(base.threads + 2)).toBeLessThanOrEqual(base.threads + 2)
+      // the first handle, its tree and its subscriber were never disturbed
+      expect(keeper.closed).toBe(false)
+      expect(keptTree.get('n')?.toString()).toBe(String(SHARED_CYCLES - 1))
+      const first = await settled(keptSub.next(), "the kept handle's subscriber")
+      expect(first.value).toMatchObject({ type: 'insert' })
+      keeper.close()
+    },
+    soak ? 600_000 : 300_000,
+  )
+})
+
+/** Child prelude (run with --expose-gc): collect garbage, count threads, probe the lock from a grandchild. */
+const CHILD = `
+  const { spawnSync } = require('node:child_process')
+  const fs = require('node:fs')
+  const threads = () => Number(/Threads:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1])
+  async function collect(rounds = 8) {
+    for (let i = 0; i < rounds; i++) {
+      global.gc()
+      await new Promise((r) => setImmediate(r))
+      await new Promise((r) => setTimeout(r, 20))
+    }
+  }
+  async function threadsSettle(limit) {
+    for (let i = 0; i < 500 && threads() > limit; i++) { global.gc(); await new Promise((r) => setTimeout(r, 20)) }
+    return threads()
+  }
+  function probe(path) {
+    const code = 'const sled = require(' + JSON.stringify(process.argv[2]) + ');' +
+      'try { const db = sled.open(process.argv[1]); console.log(JSON.stringify({ ok: true, len: db.len() })); db.close() }' +
+      'catch (e) { console.log(JSON.stringify({ ok: false, code: e.code })) }'
+    return JSON.parse(spawnSync(process.execPath, ['-e', code, '--', path], { encoding: 'utf8' }).stdout)
+  }
+`
+
+describe.runIf(process.platform === 'linux')('handles dropped without closing, collected under --expose-gc', () => {
+  it('unclosed Dbs with trees, sync and async iterators mid-way, unread subscribers and dropped async promises: collected, threads stopped, lock released', () => {
+    const path = dbPath()
+    const res = runChild(
+      `${CHILD}
+      // plain (non-async) functions, so no suspended frame keeps the last handle alive
+      function warmUp(path) {
+        const db = sled.open(path)
+        db.watchPrefix('').close()
+        return db.getAsync('x').then(() => db.close())
+      }
+      function abandon(path, n) {
+        for (let i = 0; i < n; i++) {
+          const db = sled.open(path)
+          const t = db.openTree('t' + (i % 3))
+          t.insert('k' + i, 'v')
+          db.insert('k' + i, 'v')
+          t.iter().next()
+          db.range()[Symbol.asyncIterator]().next()
+          t.watchPrefix('')
+          db.watchPrefix('k')
+          db.insert('k' + i + 'x', 'queued for the subscriber')
+          db.getAsync('k' + i)
+          if (i % 2) db.insertAsync('a' + i, 'v')
+        }
+      }
+      ;(async () => {
+        const path = process.argv[1]
+        await warmUp(path)
+        await collect()
+        const base = threads()
+        abandon(path, 100)
+        const whileAlive = threads()
+        await collect()
+        const settledThreads = await threadsSettle(base + 2)
+        const probed = probe(path)
+        const db = sled.open(path)
+        const len = db.len()
+        db.close()
+        console.log(JSON.stringify({ grew: whileAlive - base >= 200, backToBase: settledThreads <= base + 2, probed, len }))
+      })().catch((e) => { console.error(e); process.exitCode = 1 })`,
+      [path, entry],
+      ['--expose-gc'],
+    )
+    expect(res.stderr).toBe('')
+    expect(res.signal).toBeNull()
+    expect(res.status).toBe(0)
+    // 100 keys, 100 keys with the x suffix, 50 async inserts (their promises were dropped, not their writes)
+    expect(JSON.parse(res.stdout)).toEqual({ grew: true, backToBase: true, probed: { ok: true, len: 250 }, len: 250 })
+  })
+
+  it('a for await over a subscriber that nothing else references keeps receiving events across collections', () => {
+    const path = dbPath()
+    const res = runChild(
+      `${CHILD}
+      function listen(db, n) {
+        ;(async () => {
+          let seen = 0
+          for await (const event of db.watchPrefix('w')) {
+            console.log('event ' + event.key)
+            if (++seen === n) break
+          }
+          console.log('loop ended')
+          db.close()
+        })()
+      }
+      ;(async () => {
+        const db = sled.open(process.argv[1])
+        listen(db, 3)
+        for (let i = 1; i <= 3; i++) {
+          await collect()
+          db.insert('w' + i, 'x')
+        }
+      })().catch((e) => { console.error(e); process.exitCode = 1 })`,
+      [path, entry],
+      ['--expose-gc'],
+    )
+    expect(res.stderr).toBe('')
+    expect(res.status).toBe(0)
+    expect(res.stdout.trim().split('\n')).toEqual(['event w1', 'event w2', 'event w3', 'loop ended'])
+  })
+
+  it('a tree, iterator or subscriber outliving its unreachable Db keeps it open until it is collected itself', () => {
+    const path = dbPath()
+    const res = runChild(
+      `${CHILD}
+      function keep(path) {
+        const db = sled.open(path)
+        db.insert('a', '1')
+        const tree = db.openTree('t')
+        tree.insert('b', '2')
+        return { tree, iter: db.iter(), sub: db.watchPrefix('') }
+      }
+      ;(async () => {
+        const path = process.argv[1]
+        let kept = keep(path)
+        await collect()
+        const held = probe(path)
+        kept.tree.insert('c', '3')
+        const entries = kept.iter.toArray().map(([k]) => String(k))
+        kept = undefined
+        await collect()
+        const released = probe(path)
+        console.log(JSON.stringify({ held, entries, released }))
+      })().catch((e) => { console.error(e); process.exitCode = 1 })`,
+      [path, entry],
+      ['--expose-gc'],
+    )
+    expect(res.stderr).toBe('')
+    expect(res.status).toBe(0)
+    expect(JSON.parse(res.stdout)).toEqual({
+      held: { ok: false, code: 'SLED_LOCKED' },
+      entries: ['a'],
+      released: { ok: true, len: 1 },
+    })
+  })
+})
+
+describe('methods called on the wrong `this`', () => {
+  const classes = { Db, Tree, EntryIterator, Subscriber, Batch, TransactionalTree } as Record<string, { prototype: object }>
+
+  /** Every method and getter of a class's own prototype, string- and symbol-keyed. */
+  function members(proto: object): [string, (this: unknown, ...args: unknown[]) => unknown][] {
+    const out: [string, (this: unknown, ...args: unknown[]) => unknown][] = []
+    for (const key of Reflect.ownKeys(proto)) {
+      if (key === 'constructor') continue
+      const desc = Object.getOwnPropertyDescriptor(proto, key)!
+      const fn = (desc.value ?? desc.get) as ((this: unknown, ...args: unknown[]) => unknown) | undefined
+      if (typeof fn === 'function') out.push([`${String(key)}${desc.get ? ' (getter)' : ''}`, fn])
+    }
+    return out
+  }
+
+  /** What calling `fn` on `self` did: a sync throw, a rejection, or the first step of a returned iterator. */
+  async function failure(fn: (this: unknown, ...args: unknown[]) => unknown, self: unknown): Promise<unknown> {
+    let result: unknown
+    try {
+      result = fn.call(self, 'k', 'v', 'w')
+    } catch (error) {
+      return error
+    }
+    if (result instanceof Promise) return result.then(() => 'resolved', (error: unknown) => error)
+    // generator methods (Db.export) check `this` on their first step
+    if (typeof (result as Iterator<unknown> | undefined)?.next === 'function') {
+      try {
+        const step = (result as Iterator<unknown>).next()
+        return step instanceof Promise ? step.then(() => 'resolved', (error: unknown) => error) : 'stepped'
+      } catch (error) {
+        return error
+      }
+    }
+    return `returned ${typeof result}`
+  }
+
+  it('every method and getter of Db, Tree, EntryIterator, Subscriber, Batch and TransactionalTree: TypeError ERR_INVALID_THIS, and the real handles are untouched', async () => {
+    const db = open(dbPath())
+    db.insert('k', 'v')
+    const tree = db.openTree('t')
+    tree.insert('k', 'v')
+    const iterator = db.iter()
+    const subscriber = db.watchPrefix('')
+    let txTree: unknown
+    db.transaction((tx) => {
+      txTree = tx
+    })
+    // receivers of the wrong kind: plain values, and real objects of the other classes
+    const strangers: [string, unknown][] = [
+      ['{}', {}],
+      ['null', null],
+      ['undefined', undefined],
+      ['1', 1],
+      ["'str'", 'str'],
+      ['a Symbol', Symbol('this')],
+      ['a function', () => undefined],
+      ['Object.create(proto)', undefined], // filled per class below
+    ]
+    const real: Record<string, unknown> = { Db: db, Tree: tree, EntryIterator: iterator, Subscriber: subscriber, Batch: new Batch(), TransactionalTree: txTree }
+    const failures: string[] = []
+    let checked = 0
+    for (const [className, cls] of Object.entries(classes)) {
+      const receivers: [string, unknown][] = strangers.map(([label, value]) =>
+        label === 'Object.create(proto)' ? [label, Object.create(cls.prototype)] : [label, value],
+      )
+      for (const [otherName, other] of Object.entries(real)) {
+        // a Db is a Tree, so Tree methods on a Db are legitimate
+        if (otherName !== className && !(className === 'Tree' && otherName === 'Db')) receivers.push([`a ${otherName}`, other])
+      }
+      for (const [name, fn] of members(cls.prototype)) {
+        for (const [label, self] of receivers) {
+          checked++
+          const err = await failure(fn, self)
+          const code = (err as { code?: unknown } | undefined)?.code
+          if (!(err instanceof TypeError) || code !== 'ERR_INVALID_THIS') {
+            failures.push(`${className}.prototype.${name} on ${label}: ${err instanceof Error ? `${err.name} ${String(code)} ${err.message}` : String(err)}`)
+          }
+        }
+      }
+    }
+    expect(failures).toEqual([])
+    expect(checked).toBeGreaterThan(500)
+    // none of those calls closed, wrote to or ended the real objects
+    expect(db.closed).toBe(false)
+    expect(tree.closed).toBe(false)
+    expect(db.get('k')?.toString()).toBe('v')
+    expect(tree.get('k')?.toString()).toBe('v')
+    expect(db.len()).toBe(1)
+    expect(iterator.next().value?.[0].toString()).toBe('k')
+    db.insert('event', 'x')
+    expect((await settled(subscriber.next(), 'the subscriber')).value).toMatchObject({ type: 'insert' })
+    db.close()
+  })
+
+  it('transaction() with something that is not a Tree as a tree is an argument error, not a crash', () => {
+    const db = open(dbPath())
+    for (const bad of [{}, null, Object.create(Tree.prototype), db.iter()]) {
+      const err = thrown(() => transaction([db, bad as never], () => undefined))
+      expect(err).toBeInstanceOf(TypeError)
+      expect((err as { code?: string }).code).toBe('ERR_INVALID_ARG_TYPE')
+    }
+    db.close()
+  })
+})
