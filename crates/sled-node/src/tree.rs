@@ -148,8 +148,9 @@ impl NativeTree {
 
     /// Number of entries (sled scans the whole tree).
     #[napi]
-    pub fn len(&self) -> Result<u32> {
-        self.run("len", |tree| Ok(tree.len() as u32))
+    pub fn len(&self) -> Result<f64> {
+        // a JS number, not u32: a count above 2^32 - 1 must not wrap
+        self.run("len", |tree| Ok(tree.len() as f64))
     }
 
     #[napi]
