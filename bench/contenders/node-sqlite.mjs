@@ -1,5 +1,6 @@
 // node:sqlite (DatabaseSync, Node >= 22.5): the schema and settings of ./sqlite-schema.mjs,
-// as for better-sqlite3. Node 20 has no node:sqlite, so there it is skipped with that reason.
+// as for better-sqlite3. Node 20 has no node:sqlite, so there it is skipped with that reason
+// (and this adapter has not run on this project's Node 20 machines).
 
 import { join } from 'node:path'
 import { mkdirSync } from 'node:fs'
@@ -46,7 +47,8 @@ export async function open(dir) {
     scan() {
       let count = 0
       let last
-      for (const row of scan.iterate()) {
+      // iterate() arrived after DatabaseSync itself (22.5); all() is the fallback
+      for (const row of scan.iterate ? scan.iterate() : scan.all()) {
         count++
         last = row
       }
