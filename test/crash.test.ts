@@ -84,18 +84,15 @@ describe('SIGKILL during writes', () => {
           expect(tree.get(String(i).padStart(8, '0'))?.toString()).toBe(value(i))
         }
         // anything beyond it holds exactly what was written, or is absent
-        let highest = acknowledged
-        for (const [key, v] of db.scanPrefix('k')) {
-          const i = Number(key.toString().slice(1))
-          expect(v.toString()).toBe(value(i))
-          highest = Math.max(highest, i + 1)
-        }
+        for (const [key, v] of db.scanPrefix('k')) expect(v.toString()).toBe(value(Number(key.toString().slice(1))))
         for (const [key, v] of tree.iter()) expect(v.toString()).toBe(value(Number(key.toString())))
-        next = highest
+        // the next writer starts again at the acknowledged point: unacknowledged keys may
+        // have survived in one tree and not the other, and are written again, identically
+        next = acknowledged
       } finally {
         db.close()
       }
     }
     expect(next).toBeGreaterThan(0)
-  }, 300_000)
+  }, KILLS * 30_000)
 })
