@@ -7,6 +7,7 @@
 // SLED_SOAK=1 runs 10,000 full open/close cycles instead of 1,000 and more close rounds.
 import { Buffer } from 'node:buffer'
 import { readdirSync, readFileSync } from 'node:fs'
+import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
 import {
   Batch,
@@ -15,6 +16,7 @@ import {
   open,
   openAsync,
   SledClosedError,
+  SledCollectionNotFoundError,
   SledError,
   Subscriber,
   transaction,
@@ -348,6 +350,91 @@ describe('close while work is in flight', () => {
     const again = open(path)
     expect(again.get('k')?.toString()).toBe('before')
     expect(again.openTree('c').len()).toBe(0)
+    again.close()
+  })
+})
+
+describe('dropTree while work on that tree is in flight', () => {
+  it('async operations, iterators and subscribers of the tree, here and in a worker thread, end with a documented error or complete', async () => {
+    const path = dbPath()
+    const db = open(path)
+    const gone = (error: unknown): boolean => error instanceof SledCollectionNotFoundError || error instanceof SledClosedError
+    // a worker keeps writing, reading and iterating the tree until it is dropped under it
+    const worker = new Worker(
+      `const { parentPort, workerData } = require('node:worker_threads')
+      const sled = require(workerData.entry)
+      const db = sled.open(workerData.path)
+      const t = db.openTree('victim')
+      const errors = {}
+      const note = (e) => { const c = e && e.code || String(e); errors[c] = (errors[c] || 0) + 1 }
+      parentPort.postMessage('ready')
+      ;(async () => {
+        for (let i = 0; i < 1e6 && !errors.SLED_COLLECTION_NOT_FOUND; i++) {
+          try { t.insert('w' + (i % 100), 'x'); t.get('w' + (i % 50)); for (const _ of t.range({ limit: 20 })); }
+          catch (e) { note(e) }
+          if (i % 50 === 0) {
+            await Promise.all([t.insertAsync('a' + i, 'x').catch(note), t.getAsync('a' + i).catch(note)])
+          }
+        }
+        db.close()
+        parentPort.postMessage(errors)
+      })().catch((e) => parentPort.postMessage({ crashed: String(e && e.stack || e) }))`,
+      { eval: true, workerData: { path, entry } },
+    )
+    const messages: unknown[] = []
+    const ready = new Promise<void>((resolve) => worker.once('message', () => resolve()))
+    const finished = new Promise<unknown>((resolve, reject) => {
+      worker.on('message', (m) => messages.push(m))
+      worker.once('error', reject)
+      worker.once('exit', resolve)
+    })
+    await settled(ready, 'the worker starting')
+
+    const tree = db.openTree('victim')
+    const batch = new Batch()
+    for (let i = 0; i < 20_000; i++) batch.insert(`k${String(i).padStart(5, '0')}`, 'v')
+    tree.apply(batch)
+    const ops = Array.from({ length: 30 }, (_, i) => outcome<unknown>(i % 3 === 0 ? tree.insertAsync(`n${i}`, 'x') : i % 3 === 1 ? tree.getAsync(`k${i}`) : tree.flushAsync()))
+    const sync = tree.iter()
+    sync.next()
+    const loop = outcome(
+      (async () => {
+        let n = 0
+        for await (const _ of tree.range()) n++
+        return n
+      })(),
+    )
+    const pendingNext = outcome(tree.watchPrefix('never').next())
+    await turn()
+    expect(db.dropTree('victim')).toBe(true)
+
+    for (const op of await settled(Promise.all(ops), 'the async operations')) {
+      if (op.status === 'rejected') expect(gone(op.reason)).toBe(true)
+    }
+    const looped = await settled(loop, 'the for await loop')
+    if (looped.status === 'rejected') expect(looped.reason).toBeInstanceOf(SledCollectionNotFoundError)
+    const next = await settled(pendingNext, 'the pending subscriber next()')
+    expect(next.status).toBe('rejected')
+    expect(gone((next as PromiseRejectedResult).reason)).toBe(true)
+    // the sync iterator may hand out the entries it already fetched, then fails
+    let steps = 0
+    const err = thrown(() => {
+      for (; steps < 10_000; steps++) sync.next()
+    })
+    expect(err).toBeInstanceOf(SledCollectionNotFoundError)
+    expect(() => tree.insert('k', 'v')).toThrow(SledCollectionNotFoundError)
+
+    expect(await settled(finished, 'the worker')).toBe(0)
+    const report = messages.at(-1) as Record<string, number>
+    expect(report).not.toHaveProperty('crashed')
+    expect(report.SLED_COLLECTION_NOT_FOUND).toBeGreaterThan(0)
+    expect(Object.keys(report).every((code) => code === 'SLED_COLLECTION_NOT_FOUND' || code === 'SLED_CLOSED')).toBe(true)
+    // the database is fine; the tree can be made again and starts empty
+    expect(db.openTree('victim').len()).toBe(0)
+    db.insert('still', 'works')
+    db.close()
+    const again = open(path)
+    expect(again.get('still')?.toString()).toBe('works')
     again.close()
   })
 })
