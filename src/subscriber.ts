@@ -54,7 +54,8 @@ export class Subscriber<K = Buffer, V = Buffer> implements AsyncIterableIterator
   readonly #life: Life
   readonly #coders: Coders
   #events: Event<K, V>[] = []
-  #waiter: Waiter<K, V> | undefined
+  // pending next() calls, settled in order
+  #waiters: Waiter<K, V>[] = []
   #error: unknown
   readonly #signal: AbortSignal | undefined
   readonly #onAbort = (): void => this.close()
@@ -98,16 +99,29 @@ export class Subscriber<K = Buffer, V = Buffer> implements AsyncIterableIterator
   }
 
   #wake(): void {
-    const waiter = this.#waiter
-    if (waiter === undefined) return
+    if (this.#waiters.length === 0) return
     this.#pull()
-    const outcome = this.#settle()
-    if (outcome === undefined) return
-    this.#waiter = undefined
-    waiting.delete(this)
-    this.#native?.keepAlive(false)
-    if ('error' in outcome) waiter.reject(outcome.error)
-    else waiter.resolve(outcome.result)
+    while (this.#waiters.length > 0) {
+      const outcome = this.#settle()
+      if (outcome === undefined) break
+      const waiter = this.#waiters.shift() as Waiter<K, V>
+      if ('error' in outcome) waiter.reject(outcome.error)
+      else waiter.resolve(outcome.result)
+    }
+    if (this.#waiters.length === 0) {
+      waiting.delete(this)
+      this.#native?.keepAlive(false)
+    }
+  }
+
+  #wait(): Promise<IteratorResult<Event<K, V>>> {
+    return new Promise((resolve, reject) => {
+      if (this.#waiters.length === 0) {
+        waiting.add(this)
+        this.#native?.keepAlive(true)
+      }
+      this.#waiters.push({ resolve, reject })
+    })
   }
 
   /** What the next `next()` gets if it is ready: an event, the end, or the error that ended it. */
@@ -129,9 +143,8 @@ export class Subscriber<K = Buffer, V = Buffer> implements AsyncIterableIterator
     } catch (error) {
       return Promise.reject(error)
     }
-    if (this.#waiter !== undefined) {
-      return Promise.reject(new TypeError('Subscriber.next() called again before the previous call settled'))
-    }
+    // calls made while others wait queue behind them (async iterator protocol)
+    if (this.#waiters.length > 0) return this.#wait()
     if (this.#life.closed && this.#native !== undefined) {
       this.#release()
       return Promise.reject(new SledClosedError('subscriber next: the database handle is closed'))
@@ -139,11 +152,7 @@ export class Subscriber<K = Buffer, V = Buffer> implements AsyncIterableIterator
     if (this.#events.length === 0) this.#pull()
     const outcome = this.#settle()
     if (outcome !== undefined) return 'error' in outcome ? Promise.reject(outcome.error) : Promise.resolve(outcome.result)
-    return new Promise((resolve, reject) => {
-      this.#waiter = { resolve, reject }
-      waiting.add(this)
-      this.#native?.keepAlive(true)
-    })
+    return this.#wait()
   }
 
   #release(): void {
@@ -158,10 +167,10 @@ export class Subscriber<K = Buffer, V = Buffer> implements AsyncIterableIterator
     Subscriber.#check(this)
     this.#events = []
     this.#release()
-    const waiter = this.#waiter
-    this.#waiter = undefined
+    const waiters = this.#waiters
+    this.#waiters = []
     waiting.delete(this)
-    waiter?.resolve({ done: true, value: undefined })
+    for (const waiter of waiters) waiter.resolve({ done: true, value: undefined })
   }
 
   return(): Promise<IteratorResult<Event<K, V>>> {

@@ -575,3 +575,26 @@ setImmediate(() => db.close())
     expect(res.stdout.trim().split('\n')).toEqual(['rejected SledClosedError SLED_CLOSED'])
   })
 })
+
+describe('queued next() calls', () => {
+  it('settle in order as events arrive, and all resolve done on close()', async () => {
+    const db = open(dbPath())
+    try {
+      const sub = db.watchPrefix('')
+      const pending = [sub.next(), sub.next(), sub.next()]
+      db.insert('a', '1')
+      db.insert('b', '2')
+      db.insert('c', '3')
+      const got = await Promise.all(pending)
+      expect(got.map((r) => (r.done ? 'done' : String(r.value.key)))).toEqual(['a', 'b', 'c'])
+      const later = [sub.next(), sub.next()]
+      sub.close()
+      expect(await Promise.all(later)).toEqual([
+        { done: true, value: undefined },
+        { done: true, value: undefined },
+      ])
+    } finally {
+      db.close()
+    }
+  })
+})
