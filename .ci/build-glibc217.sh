@@ -1,23 +1,29 @@
 #!/usr/bin/env bash
-# Release build of the linux-x64-gnu addon that loads on glibc >= 2.17 (RHEL/CentOS 7 and
-# newer), put into npm/linux-x64-gnu/ for packing. A plain `napi build` links against this
-# machine's glibc (2.36), so the binary would refuse to load on older distributions.
+# Release build of a linux gnu addon that loads on glibc >= 2.17 (RHEL/CentOS 7 and newer), put
+# into npm/<platform>/ for packing. A plain `napi build` links against this machine's glibc
+# (2.36), so the binary would refuse to load on older distributions.
 #
 # napi-rs's `--use-napi-cross` links with a gcc whose sysroot is glibc 2.17. CLI 3.10 finds
 # that toolchain in ~/.napi-rs/cross-toolchain/<@napi-rs/cross-toolchain version>/<triple>/
-# and, when the folder is empty, runs `npm pack @napi-rs/cross-toolchain-x64-target-x86_64@<that
-# version>` — a version (1.0.5) that was never published for this target (only 1.0.0 is), and
-# unpacks it with helpers that need a newer Node than 20. So we seed the folder ourselves from
-# the published 1.0.0 package (its archive carries the package.json napi checks for), and napi
-# then only sets the linker/CC/sysroot variables and builds.
+# and, when the folder is empty, runs `npm pack @napi-rs/cross-toolchain-x64-target-<arch>@<that
+# version>` — a version (1.0.5) that was never published for these targets (x86_64 has 1.0.0,
+# aarch64 1.0.3), and unpacks it with helpers that need a newer Node than 20. So we seed the
+# folder ourselves from the published package (its archive carries the package.json napi checks
+# for), and napi then only sets the linker/CC/sysroot variables and builds.
 #
-# Usage: .ci/build-glibc217.sh   (needs npm ci first; prints the glibc floor it verified)
+# Usage: .ci/build-glibc217.sh [x86_64|aarch64]   (on an x64 Linux host, after npm ci;
+# default x86_64; prints the glibc floor it verified)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-triple=x86_64-unknown-linux-gnu
+arch=${1:-x86_64}
+case "$arch" in
+  x86_64) platform=linux-x64-gnu toolchain_pkg=@napi-rs/cross-toolchain-x64-target-x86_64@1.0.0 ;;
+  aarch64) platform=linux-arm64-gnu toolchain_pkg=@napi-rs/cross-toolchain-x64-target-aarch64@1.0.3 ;;
+  *) echo "usage: $0 [x86_64|aarch64]" >&2; exit 2 ;;
+esac
+triple=$arch-unknown-linux-gnu
 floor=2.17
-toolchain_pkg=@napi-rs/cross-toolchain-x64-target-x86_64@1.0.0
 cli_toolchain_version=$(node -p "require('@napi-rs/cross-toolchain/package.json').version")
 toolchain_dir="$HOME/.napi-rs/cross-toolchain/$cli_toolchain_version/$triple"
 
@@ -33,17 +39,17 @@ fi
 
 # A target dir of its own: the cross linker must not reuse objects of the host build in
 # target/release, and this build must not block others building there.
-out=target/glibc217
+out=target/glibc217-$arch
 npx napi build --platform --release --use-napi-cross --target "$triple" \
   --manifest-path crates/sled-node/Cargo.toml --package-json-path package.json \
   --target-dir "$out" --output-dir "$out/out" --no-js
 
-node=$out/out/sled-node.linux-x64-gnu.node
+node=$out/out/sled-node.$platform.node
 highest=$(objdump -T "$node" | grep -o 'GLIBC_[0-9.]*' | sort -Vu | tail -1)
 echo "highest glibc symbol of $node: $highest"
 if [ "$(printf '%s\n' "$highest" "GLIBC_$floor" | sort -V | tail -1)" != "GLIBC_$floor" ]; then
   echo "error: $node needs $highest, newer than GLIBC_$floor" >&2
   exit 1
 fi
-cp "$node" npm/linux-x64-gnu/
-echo "copied to npm/linux-x64-gnu/"
+cp "$node" "npm/$platform/"
+echo "copied to npm/$platform/"

@@ -47,7 +47,8 @@ echo "ok typings (tsc --noEmit on consumer.mts and consumer.cts)"
 
 for runtime in "${runtimes[@]}"; do
   case "$runtime" in
-    */deno) "$runtime" run -A --no-lock smoke-deno.mjs ;;
+    # the permissions Deno needs for sled-node (README, Compatibility), not -A
+    */deno) "$runtime" run --no-lock --allow-ffi --allow-env --allow-read --allow-write smoke-deno.mjs ;;
     *) "$runtime" smoke.cjs && "$runtime" smoke.mjs ;;
   esac
 done
