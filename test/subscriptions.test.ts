@@ -279,7 +279,7 @@ parentPort.postMessage('done')
           writer.once('error', reject)
           writer.once('exit', (code) => reject(new Error(`writer exited with ${code} before finishing`)))
         })
-        await guard(done, `${N} writes with unread subscribers`, 90_000)
+        await guard(done, `${N} writes with unread subscribers`, 240_000)
         await exited
 
         const key = (i: number) => `w:${String(i).padStart(6, '0')}`
@@ -330,7 +330,7 @@ parentPort.postMessage('done')
               }
             })(),
             `reading ${N} events (${name})`,
-            60_000,
+            180_000,
           ).catch((e: unknown) => {
             stalled = e
           })
@@ -352,7 +352,7 @@ parentPort.postMessage('done')
         main.close()
       }
     },
-    180_000,
+    600_000,
   )
 
   it(
