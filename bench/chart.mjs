@@ -5,7 +5,9 @@
 import { WORKLOADS, CONTENDERS } from './plan.mjs'
 
 export function chartSpec(run) {
-  const values = run.results.map((r) => ({ workload: r.workload, contender: r.contender, opsPerSec: r.opsPerSec }))
+  // † marks BENCH.md's "fastest allowed" (not durable) contenders, as in the tables
+  const label = (id) => (CONTENDERS.find((c) => c.id === id)?.fastest ? `${id} †` : id)
+  const values = run.results.map((r) => ({ workload: r.workload, contender: label(r.contender), opsPerSec: r.opsPerSec }))
   const min = Math.min(...values.map((v) => v.opsPerSec))
   const max = Math.max(...values.map((v) => v.opsPerSec))
   const lo = 10 ** Math.floor(Math.log10(min))
@@ -13,14 +15,14 @@ export function chartSpec(run) {
   const decades = []
   for (let d = lo; d <= hi; d *= 10) decades.push(d)
   const workloads = WORKLOADS.map((w) => w.id).filter((id) => values.some((v) => v.workload === id))
-  const contenders = CONTENDERS.map((c) => c.id).filter((id) => values.some((v) => v.contender === id))
+  const contenders = CONTENDERS.map((c) => label(c.id)).filter((id) => values.some((v) => v.contender === id))
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
       text: `sled-node and peers: ops/s per workload (log scale, higher is better)`,
       subtitle: [
         `N=${run.n.toLocaleString('en-US')}, ${run.valueSize}-byte values, ${run.quick ? 'quick' : 'full'} run, ${run.date}, ${run.cpu} × ${run.cores}, Node ${run.node}`,
-        'units differ per workload (see RESULTS.md); compare bars within a group',
+        'units differ per workload (see RESULTS.md); compare bars within a group; † fastest allowed, not durable',
       ],
     },
     width: Math.max(400, workloads.length * contenders.length * 9),

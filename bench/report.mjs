@@ -79,6 +79,7 @@ export function markdown(run, svgName) {
       ['run', `${run.quick ? 'quick' : 'full'}: N = ${run.n.toLocaleString('en-US')} entries, ${run.valueSize}-byte values, 16-byte keys, ${run.timePerTaskMs} ms of timed work per task, ${Math.round(run.seconds / 60)} min in all`],
     ]),
     '',
+    ...(run.note ? [`**Conditions of this run:** ${run.note}`, ''] : []),
     `![ops/s per workload, log scale](results/${svgName})`,
     '',
     '## sled-node ÷ each contender (higher = sled-node faster)',
@@ -97,15 +98,17 @@ export function markdown(run, svgName) {
     '',
     'ops/s is the median of tinybench samples, each a block of operations (1,000 point operations, 10 calls of',
     'read-many / scan-range, one whole scan; 200 for sled-http, 1 for sled-cli); ± is tinybench\'s relative margin of',
-    'error (95 %). sled-native times the same blocks in Rust (median block rate; no tinybench, so no rme).',
+    'error (95 %). sled-native times the same blocks in Rust (median block rate; no tinybench, so no rme). load is the',
+    "machine's 1-minute load average when the cell ended (2 cores): well above 2, other work shared the CPU.",
     '',
   ]
   for (const w of workloadsOf(run)) {
     out.push(`### ${w.id} — ${w.unit}`, '', `${w.what}.`, '')
     const rs = rows(run, w.id)
     if (rs.length) {
-      out.push(markdownTable(['contender', 'ops/s (median)', '± rme', '÷ sled-node', 'samples', 'note'], rs.map((r) => [
-        name(r.contender), fmtOps(r.opsPerSec), fmtRme(r.rme), r.vsNode === null ? 'n/a' : fmtRatio(r.vsNode), String(r.samples), r.note ?? '',
+      out.push(markdownTable(['contender', 'ops/s (median)', '± rme', '÷ sled-node', 'samples', 'load', 'note'], rs.map((r) => [
+        name(r.contender), fmtOps(r.opsPerSec), fmtRme(r.rme), r.vsNode === null ? 'n/a' : fmtRatio(r.vsNode), String(r.samples),
+        r.load1 === undefined ? '–' : String(r.load1), r.note ?? '',
       ])))
     }
     const sk = skippedFor(run, w.id)

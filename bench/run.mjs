@@ -5,7 +5,7 @@
 
 import { parseArgs } from 'node:util'
 import { mkdtempSync, rmSync, mkdirSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { tmpdir, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { WORKLOADS, CONTENDERS, SEED } from './plan.mjs'
 import { loadAdapter } from './adapter.mjs'
@@ -22,6 +22,7 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
     'value-size': { type: 'string', default: '100' },
     time: { type: 'string' },
+    note: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 })
@@ -32,7 +33,8 @@ if (flags.help) {
                  contenders: ${CONTENDERS.map((c) => c.id).join(', ')}
                  workloads:  ${WORKLOADS.map((w) => w.id).join(', ')}
   --value-size   value bytes (default 100; BENCH.md also uses 1024 and 16384)
-  --time         ms of timed work per task (default 500 quick, 1000 full)`)
+  --time         ms of timed work per task (default 500 quick, 1000 full)
+  --note         text saved with the results and shown in RESULTS.md (e.g. machine conditions)`)
   process.exit(0)
 }
 
@@ -78,9 +80,12 @@ try {
     const outcome = cell.contender === 'sled-native' ? await runNative(cfg, timeoutMs) : await runChild(cfg, timeoutMs, bar.phase)
     rmSync(dir, { recursive: true, force: true })
     if (outcome.type === 'result') {
-      // cellSeconds: the whole cell (process, load, warmup, timing), for planning run times
+      // cellSeconds: the whole cell (process, load, warmup, timing), for planning run times;
+      // load1: the machine's 1-minute load average as the cell ends — on a shared machine,
+      // a cell that ran while others were busy shows it here
       const cellSeconds = Math.round((Date.now() - cellStart) / 100) / 10
-      results.push({ contender: cell.contender, workload: cell.workload, ...outcome.result, cellSeconds })
+      const load1 = Math.round(loadavg()[0] * 10) / 10
+      results.push({ contender: cell.contender, workload: cell.workload, ...outcome.result, cellSeconds, load1 })
       bar.finish(label, `${Math.round(outcome.result.opsPerSec).toLocaleString('en-US')} ops/s`)
     } else {
       const reason = outcome.type === 'skip' ? outcome.reason : `failed: ${outcome.reason}`
@@ -104,6 +109,7 @@ const run = {
   timePerTaskMs: time,
   seconds: Math.round((Date.now() - started) / 1000),
   only: only.length ? only : undefined,
+  note: flags.note,
   results,
   skipped,
 }
