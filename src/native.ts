@@ -64,7 +64,7 @@ function napiTarget(libc: string | undefined): string {
   return process.platform === 'win32' ? `${base}-msvc` : base
 }
 
-/** 'glibc x.y' or 'musl' on Linux (decided as napi-rs's loader does), else undefined. */
+/** 'glibc x.y' or 'musl' on Linux (no glibc version in the process report means musl). */
 function linuxLibc(): string | undefined {
   if (process.platform !== 'linux') return undefined
   try {
