@@ -9,6 +9,7 @@ import { join, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { open } from 'sled-node'
 import { entry } from './helpers/child.js'
+import { rng } from './helpers/rng.js'
 import { tempDir } from './helpers/tmp.js'
 
 const CASES_PER_FILE = process.env.SLED_SOAK ? 60 : 8
@@ -39,16 +40,6 @@ function files(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
     .map((f) => join(dir, f))
     .filter((f) => statSync(f).isFile() && statSync(f).size > 0)
-}
-
-function rng(s: number): () => number {
-  let state = s >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = Math.imul(state ^ (state >>> 15), state | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 describe('corrupted files', () => {

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { open } from 'sled-node'
 import { entry } from './helpers/child.js'
+import { rng } from './helpers/rng.js'
 import { dbPath } from './helpers/tmp.js'
 
 const KILLS = process.env.SLED_SOAK ? 50 : 10
@@ -30,17 +31,6 @@ for (;;) {
 `
 
 const value = (i: number): string => `value-${i}-${'x'.repeat(i % 200)}`
-
-/** A tiny seeded PRNG, so the kill moments are reproducible from FC_SEED. */
-function rng(s: number): () => number {
-  let state = s >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = Math.imul(state ^ (state >>> 15), state | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Runs the writer until `afterMs`, kills it, and returns the highest acknowledged count. */
 function writeAndKill(path: string, start: number, afterMs: number): Promise<number> {
