@@ -216,6 +216,13 @@ describe('four worker threads on one path', () => {
       for (let round = 0; round < TERMINATE_ROUNDS; round++) {
         const crashes: string[] = []
         const mismatches: string[] = []
+        // Once terminate() is called, Node makes the napi calls of that worker fail and
+        // return undefined until V8 stops its JS, so what the worker reports from then on
+        // (a TypeError on an undefined result, a read that "missed", a write it believes
+        // done) is an artifact of the termination itself, not of sled-node: counted and
+        // printed, neither a failure nor an acknowledgement to check against.
+        const terminating = new Set<number>()
+        let late = 0
         const running: Promise<void>[] = []
         const workers = Array.from({ length: WORKERS }, (_, id) => {
           let markRunning: () => void = () => undefined
@@ -225,6 +232,7 @@ describe('four worker threads on one path', () => {
             { path, id, seed: seed + 100 * round + id, durationMs: 600_000, stream: true, seqBase: (round + 1) * 1e9 },
             (m) => {
               if (m.type === 'running') markRunning()
+              else if (terminating.has(id)) late++
               else if (m.type === 'crash') crashes.push(m.error)
               else if (m.type === 'log') {
                 mismatches.push(...m.mismatches)
@@ -240,8 +248,9 @@ describe('four worker threads on one path', () => {
         // each worker is terminated at its own moment, in whatever operation it is in
         await settled(
           Promise.all(
-            workers.map(async ({ worker }) => {
+            workers.map(async ({ worker }, id) => {
               await new Promise((resolve) => setTimeout(resolve, 50 + random() * 700))
+              terminating.add(id)
               await worker.terminate()
             }),
           ),
@@ -304,7 +313,10 @@ describe('four worker threads on one path', () => {
         const out = JSON.parse(res.stdout) as { seen: string; n: number }
         expect(out.seen).toBe('written by the main thread')
         expect(out.n).toBeGreaterThan(0)
-        console.log(`terminate round ${round}: ${present.size} worker entries present, ${reportedChanges} changes reported so far`)
+        console.log(
+          `terminate round ${round}: ${present.size} worker entries present, ${reportedChanges} changes reported so far, ` +
+            `${late} messages from workers already being terminated ignored`,
+        )
       }
       expect(reportedChanges).toBeGreaterThan(0)
     },
