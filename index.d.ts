@@ -99,6 +99,11 @@ export declare class NativeTree {
   flush(): number
   flushAsync(): Promise<number>
   getAsync(key: Uint8Array): Promise<Buffer | undefined>
+  /**
+   * The values of `keys` (packed as `getMany`'s) from one pool task; the facade's
+   * `getAsync` gathers the calls of one tick into this.
+   */
+  getManyAsync(keys: Array<Uint8Array>): Promise<Buffer>
   insertAsync(key: Uint8Array, value: Uint8Array): Promise<Buffer | undefined>
   removeAsync(key: Uint8Array): Promise<Buffer | undefined>
   /** Iterates the entries within the spec's bounds, in chunks. */

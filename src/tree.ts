@@ -7,6 +7,7 @@ import { type Bytes, invalidType, requireArgs, requireArray, requireFunction } f
 import { Batch } from './batch.js'
 import { type Coders, prefixBytes } from './encodings.js'
 import { argError, SledClosedError, SledUnsupportedError } from './errors.js'
+import { GetBatcher } from './get-batcher.js'
 import { type Entry, EntryIterator, type Life } from './iterator.js'
 import { type NativeTree, takeScratch } from './native.js'
 import { type RangeOptions, rangeSpec, type ScanOptions, scanOptions, watchOptions } from './range-options.js'
@@ -60,6 +61,7 @@ export class Tree<K = Buffer, V = Buffer> {
   readonly #life: Life
   readonly #coders: Coders
   #mergeOperator: MergeOperator<K, V> | undefined
+  #gets: GetBatcher | undefined
   /** The tree's name, as UTF-8 text (`__sled__default` for a Db's default tree). */
   readonly name: string
 
@@ -231,9 +233,21 @@ export class Tree<K = Buffer, V = Buffer> {
     return rejectOnThrow(() => Tree.#of(this).flushAsync())
   }
 
-  /** `get` on the libuv pool. */
+  /**
+   * `get` on the libuv pool. The getAsync calls of one tick on this Tree object share
+   * pool tasks (see GetBatcher), so many reads in flight cost far less than one task each.
+   */
   getAsync(key: K | Bytes): Promise<V | undefined> {
-    return rejectOnThrow(() => Tree.#of(this).getAsync(this.#key(key))).then((v) => this.#decodeValue(v))
+    return rejectOnThrow(() => {
+      const native = Tree.#of(this)
+      const k = this.#key(key)
+      this.#gets ??= new GetBatcher(
+        (one) => native.getAsync(one),
+        (keys) => native.getManyAsync(keys).then((packed) => unpackValues(packed, keys.length)),
+      )
+      // the read happens later in this tick: copy bytes the caller could still change
+      return this.#gets.get(ArrayBuffer.isView(key) ? Buffer.from(k) : k)
+    }).then((v) => this.#decodeValue(v))
   }
 
   /** `insert` on the libuv pool. */

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use napi::{Env, Result, Task};
 
 use crate::boundary::catch_panic;
-use crate::bytes::MaybeBytes;
+use crate::bytes::{MaybeBytes, PackedValues};
 use crate::db::DbState;
 use crate::options::NativeOpenOptions;
 use crate::registry::{self, Shared};
@@ -51,6 +51,30 @@ impl Task for TreeOpTask {
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
         Ok(MaybeBytes(output))
+    }
+}
+
+/// Several `getAsync` calls of one tick in one pool task (the facade coalesces
+/// them): the pool hop is paid once per batch, not once per key.
+pub struct GetManyTask {
+    pub slot: Arc<Slot>,
+    pub keys: Vec<Vec<u8>>,
+}
+
+impl Task for GetManyTask {
+    type Output = Vec<Option<sled::IVec>>;
+    type JsValue = PackedValues;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        catch_panic("getAsync", || {
+            self.slot.with("getAsync", |tree| {
+                self.keys.iter().map(|key| tree.get(key)).collect()
+            })
+        })
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(PackedValues(output))
     }
 }
 

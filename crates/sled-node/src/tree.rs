@@ -6,14 +6,14 @@
 use std::sync::Arc;
 
 use napi::bindgen_prelude::{AsyncTask, ObjectFinalize};
-use napi::{Env, Result};
+use napi::{Env, Result, Task};
 use napi_derive::napi;
 
 use crate::boundary::guard;
 use crate::bytes::{MaybeBytes, MaybeEntry};
 use crate::iter::{IterState, NativeIter, RangeSpec};
 use crate::slot::{Child, Slot};
-use crate::tasks::{FlushTask, TreeOp, TreeOpTask};
+use crate::tasks::{FlushTask, GetManyTask, TreeOp, TreeOpTask};
 
 #[napi(custom_finalize)]
 pub struct NativeTree {
@@ -112,7 +112,7 @@ impl NativeTree {
     #[napi(ts_return_type = "Promise<void>")]
     pub fn apply_async(&self, batch: &[u8]) -> Result<AsyncTask<TreeOpTask>> {
         let batch = crate::batch::unpack(batch)?;
-        self.task("applyAsync", TreeOp::Apply(batch))
+        self.op_task("applyAsync", TreeOp::Apply(batch))
     }
 
     #[napi]
@@ -187,17 +187,25 @@ impl NativeTree {
 
     #[napi(ts_return_type = "Promise<Buffer | undefined>")]
     pub fn get_async(&self, key: &[u8]) -> Result<AsyncTask<TreeOpTask>> {
-        self.task("getAsync", TreeOp::Get(key.to_vec()))
+        self.op_task("getAsync", TreeOp::Get(key.to_vec()))
+    }
+
+    /// The values of `keys` (packed as `getMany`'s) from one pool task; the facade's
+    /// `getAsync` gathers the calls of one tick into this.
+    #[napi(ts_return_type = "Promise<Buffer>")]
+    pub fn get_many_async(&self, keys: Vec<&[u8]>) -> Result<AsyncTask<GetManyTask>> {
+        let keys = keys.iter().map(|key| key.to_vec()).collect();
+        self.task("getAsync", |slot| GetManyTask { slot, keys })
     }
 
     #[napi(ts_return_type = "Promise<Buffer | undefined>")]
     pub fn insert_async(&self, key: &[u8], value: &[u8]) -> Result<AsyncTask<TreeOpTask>> {
-        self.task("insertAsync", TreeOp::Insert(key.to_vec(), value.to_vec()))
+        self.op_task("insertAsync", TreeOp::Insert(key.to_vec(), value.to_vec()))
     }
 
     #[napi(ts_return_type = "Promise<Buffer | undefined>")]
     pub fn remove_async(&self, key: &[u8]) -> Result<AsyncTask<TreeOpTask>> {
-        self.task("removeAsync", TreeOp::Remove(key.to_vec()))
+        self.op_task("removeAsync", TreeOp::Remove(key.to_vec()))
     }
 }
 
@@ -275,14 +283,17 @@ impl NativeTree {
 
 impl NativeTree {
     /// Starts an async op; a closed handle rejects at once rather than on the pool.
-    fn task(&self, op: &str, tree_op: TreeOp) -> Result<AsyncTask<TreeOpTask>> {
+    /// A pool task made by `make` from this handle's slot; a closed handle throws here,
+    /// synchronously, rather than from the pool.
+    fn task<T: Task>(&self, op: &str, make: impl FnOnce(Arc<Slot>) -> T) -> Result<AsyncTask<T>> {
         guard(op, || {
             self.slot.with_tree(op, |_| Ok(()))?;
-            Ok(AsyncTask::new(TreeOpTask {
-                slot: self.slot.clone(),
-                op: tree_op,
-            }))
+            Ok(AsyncTask::new(make(self.slot.clone())))
         })
+    }
+
+    fn op_task(&self, op: &str, tree_op: TreeOp) -> Result<AsyncTask<TreeOpTask>> {
+        self.task(op, |slot| TreeOpTask { slot, op: tree_op })
     }
 }
 
