@@ -120,17 +120,17 @@ impl ToNapiValue for PackedValues {
             .iter()
             .map(|v| 4 + v.as_ref().map_or(0, |v| v.len()))
             .sum::<usize>();
-        let mut packed = Vec::with_capacity(size);
-        for value in &val.0 {
-            match value {
-                Some(v) => {
-                    packed.extend_from_slice(&(v.len() as u32).to_le_bytes());
-                    packed.extend_from_slice(v);
+        packed_buffer(env, size, "values", |out| {
+            for value in &val.0 {
+                match value {
+                    Some(v) => {
+                        out.len(v);
+                        out.put(v);
+                    }
+                    None => out.put(&u32::MAX.to_le_bytes()),
                 }
-                None => packed.extend_from_slice(&u32::MAX.to_le_bytes()),
             }
-        }
-        create_buffer(env, &packed)
+        })
     }
 }
 
@@ -141,4 +141,50 @@ impl TypeName for PackedValues {
     fn value_type() -> ValueType {
         ValueType::Object
     }
+}
+
+/// Writes into a Buffer that `packed_buffer` allocated.
+pub struct Packer<'a> {
+    out: &'a mut [u8],
+    at: usize,
+}
+
+impl Packer<'_> {
+    pub fn put(&mut self, bytes: &[u8]) {
+        self.out[self.at..self.at + bytes.len()].copy_from_slice(bytes);
+        self.at += bytes.len();
+    }
+
+    /// The length of `bytes` as a little-endian u32 (sled keys and values fit in one).
+    pub fn len(&mut self, bytes: &[u8]) {
+        self.put(&(bytes.len() as u32).to_le_bytes());
+    }
+}
+
+/// A new Buffer of exactly `size` bytes, filled by `fill` in place: the packed formats
+/// (iterator chunks, event chunks, several values) are written once, straight into V8's
+/// memory. `fill` must write exactly `size` bytes, as its caller computed them.
+pub fn packed_buffer(
+    env: sys::napi_env,
+    size: usize,
+    what: &str,
+    fill: impl FnOnce(&mut Packer),
+) -> Result<sys::napi_value> {
+    let mut data: *mut std::ffi::c_void = ptr::null_mut();
+    let mut value = ptr::null_mut();
+    if unsafe { sys::napi_create_buffer(env, size, &mut data, &mut value) } != sys::Status::napi_ok
+    {
+        return Err(Error::new(
+            Status::GenericFailure,
+            format!("could not allocate a Buffer for packed {what}"),
+        ));
+    }
+    let out: &mut [u8] = if size == 0 {
+        &mut []
+    } else {
+        // SAFETY: napi_create_buffer returned `size` writable bytes at `data`
+        unsafe { std::slice::from_raw_parts_mut(data.cast::<u8>(), size) }
+    };
+    fill(&mut Packer { out, at: 0 });
+    Ok(value)
 }

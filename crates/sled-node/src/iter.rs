@@ -9,11 +9,10 @@
 //! slot's read lock, so `close()` waits for a fetch running on the libuv pool.
 
 use std::ops::Bound;
-use std::ptr;
 use std::sync::Arc;
 
 use napi::bindgen_prelude::{AsyncTask, ObjectFinalize, ToNapiValue, TypeName};
-use napi::{sys, Env, Error, Result, Status, Task, ValueType};
+use napi::{sys, Env, Result, Task, ValueType};
 use napi_derive::napi;
 use parking_lot::Mutex;
 
@@ -58,31 +57,15 @@ impl ToNapiValue for Chunk {
             .iter()
             .map(|(k, v)| 8 + k.len() + v.len())
             .sum::<usize>();
-        let mut data: *mut std::ffi::c_void = ptr::null_mut();
-        let mut value = ptr::null_mut();
-        if unsafe { sys::napi_create_buffer(env, size, &mut data, &mut value) }
-            != sys::Status::napi_ok
-        {
-            return Err(Error::new(
-                Status::GenericFailure,
-                "could not allocate an iterator chunk",
-            ));
-        }
-        // SAFETY: napi_create_buffer returned `size` writable bytes at `data`
-        let out = unsafe { std::slice::from_raw_parts_mut(data.cast::<u8>(), size) };
-        let mut at = 0;
-        let mut put = |bytes: &[u8]| {
-            out[at..at + bytes.len()].copy_from_slice(bytes);
-            at += bytes.len();
-        };
-        put(&(val.0.len() as u32).to_le_bytes());
-        for (k, v) in &val.0 {
-            put(&(k.len() as u32).to_le_bytes());
-            put(&(v.len() as u32).to_le_bytes());
-            put(k);
-            put(v);
-        }
-        Ok(value)
+        crate::bytes::packed_buffer(env, size, "entries", |out| {
+            out.put(&(val.0.len() as u32).to_le_bytes());
+            for (k, v) in &val.0 {
+                out.len(k);
+                out.len(v);
+                out.put(k);
+                out.put(v);
+            }
+        })
     }
 }
 

@@ -13,7 +13,6 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
-use std::ptr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
@@ -22,7 +21,7 @@ use std::time::Duration;
 
 use napi::bindgen_prelude::{Function, ObjectFinalize, ToNapiValue, TypeName};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::{sys, Env, Error, Result, Status, ValueType};
+use napi::{sys, Env, Result, Status, ValueType};
 use napi_derive::napi;
 use parking_lot::Mutex;
 
@@ -153,35 +152,18 @@ impl ToNapiValue for EventChunk {
                 9 + k.len() + v.map_or(0, |v| v.len())
             })
             .sum::<usize>();
-        let mut data: *mut std::ffi::c_void = ptr::null_mut();
-        let mut value = ptr::null_mut();
-        if unsafe { sys::napi_create_buffer(env, size, &mut data, &mut value) }
-            != sys::Status::napi_ok
-        {
-            return Err(Error::new(
-                Status::GenericFailure,
-                "could not allocate an event chunk",
-            ));
-        }
-        // SAFETY: napi_create_buffer returned `size` writable bytes at `data`
-        let out = unsafe { std::slice::from_raw_parts_mut(data.cast::<u8>(), size) };
-        let mut at = 0;
-        let mut put = |bytes: &[u8]| {
-            out[at..at + bytes.len()].copy_from_slice(bytes);
-            at += bytes.len();
-        };
-        put(&(val.0.len() as u32).to_le_bytes());
-        for event in &val.0 {
-            let (kind, k, v) = parts(event);
-            put(&[kind]);
-            put(&(k.len() as u32).to_le_bytes());
-            put(&(v.as_ref().map_or(0, |v| v.len()) as u32).to_le_bytes());
-            put(&k);
-            if let Some(v) = &v {
-                put(v);
+        crate::bytes::packed_buffer(env, size, "events", |out| {
+            out.put(&(val.0.len() as u32).to_le_bytes());
+            for event in &val.0 {
+                let (kind, k, v) = parts(event);
+                let v: &[u8] = v.as_deref().unwrap_or(&[]);
+                out.put(&[kind]);
+                out.len(&k);
+                out.len(v);
+                out.put(&k);
+                out.put(v);
             }
-        }
-        Ok(value)
+        })
     }
 }
 
