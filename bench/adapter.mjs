@@ -16,3 +16,13 @@ export async function loadAdapter(id) {
   const mod = await import(adapterUrl(id))
   return { ...DEFAULTS, ...mod, id }
 }
+
+/** The `probe()` of a contender that needs only the package `name` to load; `hint` says how to fix it. */
+export async function probeImport(name, hint = '') {
+  try {
+    await import(name)
+    return null
+  } catch (e) {
+    return `cannot load ${name}${hint}: ${e.message}`
+  }
+}

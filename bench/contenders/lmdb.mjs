@@ -6,18 +6,13 @@
 // lmdb-js batches writes. read-many is a loop of get(): lmdb's getMany() is an asynchronous
 // prefetch meant for values not yet in memory, and this cache is hot.
 
+import { probeImport } from '../adapter.mjs'
+
 export const settings = "open(dir, { keyEncoding: 'binary', encoding: 'binary' }); lmdb-js defaults (durable async commits)"
 
 export const inFlight = { put: 1000, batch: 1 }
 
-export async function probe() {
-  try {
-    await import('lmdb')
-    return null
-  } catch (e) {
-    return `cannot load lmdb: ${e.message}`
-  }
-}
+export const probe = () => probeImport('lmdb')
 
 /** The adapter handle over an open lmdb-js database; `put` and `get` vary by settings. */
 export function handle(db, { put, get }) {

@@ -5,6 +5,9 @@
 // nextv() call. get() of a missing key rejects with LEVEL_NOT_FOUND, as documented; the
 // adapter turns that into undefined.
 
+import { probeImport } from '../adapter.mjs'
+import { levelHandle } from './level-handle.mjs'
+
 export const settings = "new RocksLevel(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' }); binding defaults"
 
 export const inFlight = { put: 64, get: 64, getMany: 1, batch: 1, scan: 1, scanRange: 1 }
@@ -13,14 +16,7 @@ export function unsupported(workload) {
   return workload === 'read-workers' ? 'RocksDB locks its directory: one open handle per process' : null
 }
 
-export async function probe() {
-  try {
-    await import('@nxtedition/rocksdb')
-    return null
-  } catch (e) {
-    return `cannot load @nxtedition/rocksdb: ${e.message}`
-  }
-}
+export const probe = () => probeImport('@nxtedition/rocksdb')
 
 const notFound = (e) => {
   if (e.code === 'LEVEL_NOT_FOUND') return undefined
@@ -31,26 +27,5 @@ export async function open(dir) {
   const { RocksLevel } = await import('@nxtedition/rocksdb')
   const db = new RocksLevel(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
   await db.open()
-  return {
-    put: (k, v) => db.put(k, v),
-    get: (k) => db.get(k).catch(notFound),
-    getMany: (keys) => db.getMany(keys),
-    batch: (entries) => db.batch(entries.map(([key, value]) => ({ type: 'put', key, value }))),
-    async scan() {
-      const it = db.iterator()
-      let count = 0
-      let last
-      for (let rows; (rows = await it.nextv(1000)).length; ) {
-        count += rows.length
-        last = rows[rows.length - 1]
-      }
-      await it.close()
-      return { count, last }
-    },
-    async scanRange(start, n) {
-      const rows = await db.iterator({ gte: start, limit: n }).all()
-      return { count: rows.length, first: rows[0] }
-    },
-    close: () => db.close(),
-  }
+  return levelHandle(db, (k) => db.get(k).catch(notFound))
 }

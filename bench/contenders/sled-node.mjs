@@ -2,16 +2,11 @@
 // background flush every 500 ms: durable after flush, as sled documents), no encodings,
 // so values come back as Buffers.
 
+import { probeImport } from '../adapter.mjs'
+
 export const settings = 'sled defaults (cacheCapacity 1 GiB, flushEveryMs 500); sync API'
 
-export async function probe() {
-  try {
-    await import('sled-node')
-    return null
-  } catch (e) {
-    return `cannot load sled-node (run npm run build): ${e.message}`
-  }
-}
+export const probe = () => probeImport('sled-node', ' (run npm run build)')
 
 export async function open(dir) {
   const { open } = await import('sled-node')
