@@ -19,6 +19,7 @@ import {
   SledUnsupportedError,
 } from 'sled-node'
 import { runChild } from './helpers/child.js'
+import { caught } from './helpers/caught.js'
 import { dbPath, tempDir } from './helpers/tmp.js'
 
 type AnyErrorClass = new (message: string) => SledError
@@ -34,15 +35,6 @@ const classes: [string, AnyErrorClass, string, Function][] = [
   ['SledClosedError', SledClosedError, 'SLED_CLOSED', SledError],
   ['SledPanicError', SledPanicError, 'SLED_PANIC', SledError],
 ]
-
-function caught(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected the call to throw')
-}
 
 describe('error classes', () => {
   it('SledError is exported and extends Error', () => {

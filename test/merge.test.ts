@@ -3,13 +3,11 @@
 // nothing and its error is rethrown; operators are per handle; argument errors.
 import { Buffer } from 'node:buffer'
 import { once } from 'node:events'
-import { createRequire } from 'node:module'
-import { Worker } from 'node:worker_threads'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type Db, open, SledClosedError, SledUnsupportedError } from 'sled-node'
 import { dbPath } from './helpers/tmp.js'
+import { nextMessage, worker } from './helpers/workers.js'
 
-const entry = createRequire(import.meta.url).resolve('sled-node')
 
 const db: Db = open(dbPath())
 afterAll(() => db.close())
@@ -281,8 +279,6 @@ describe('concurrent merges', () => {
       const N = 5_000
       const gate = new Int32Array(new SharedArrayBuffer(4))
       const script = `
-const { parentPort, workerData } = require('node:worker_threads')
-const sled = require(${JSON.stringify(entry)})
 const { path, n, gate } = workerData
 const db = sled.open(path)
 const tree = db.openTree('merged')
@@ -297,18 +293,9 @@ for (let i = 0; i < n; i++) tree.merge('counter', '1')
 db.close()
 parentPort.postMessage({ runs })
 `
-      const workers = [0, 1].map(() => new Worker(script, { eval: true, workerData: { path, n: N, gate } }))
+      const workers = [0, 1].map(() => worker(script, { path, n: N, gate }))
       const exited = workers.map((w) => once(w, 'exit'))
-      const results = await Promise.all(
-        workers.map(
-          (w) =>
-            new Promise<{ runs: number }>((resolve, reject) => {
-              w.once('message', resolve)
-              w.once('error', reject)
-              w.once('exit', (code) => reject(new Error(`worker exited with ${code} before reporting`)))
-            }),
-        ),
-      )
+      const results = await Promise.all(workers.map((w) => nextMessage<{ runs: number }>(w)))
       await Promise.all(exited)
       console.log(`concurrent merge: operator runs per worker ${results.map((r) => r.runs).join(', ')} for ${N} merges each`)
       for (const r of results) expect(r.runs).toBeGreaterThanOrEqual(N)

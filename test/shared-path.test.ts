@@ -6,16 +6,8 @@ import { realpathSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { open, openAsync, SledError, SledLockedError } from 'sled-node'
 import { entry, runChild } from './helpers/child.js'
+import { caught } from './helpers/caught.js'
 import { dbPath } from './helpers/tmp.js'
-
-function caught(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected the call to throw')
-}
 
 function expectConflict(err: unknown, option: string): void {
   expect(err).toBeInstanceOf(SledError)

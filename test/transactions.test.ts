@@ -5,9 +5,7 @@
 import { Buffer } from 'node:buffer'
 import { existsSync } from 'node:fs'
 import { once } from 'node:events'
-import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { Worker } from 'node:worker_threads'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
   Batch,
@@ -21,8 +19,8 @@ import {
 } from 'sled-node'
 import { runChild } from './helpers/child.js'
 import { dbPath, tempDir } from './helpers/tmp.js'
+import { nextMessage, worker } from './helpers/workers.js'
 
-const entry = createRequire(import.meta.url).resolve('sled-node')
 
 const db: Db = open(dbPath())
 afterAll(() => db.close())
@@ -479,8 +477,6 @@ describe('conflicts between threads', () => {
       const N = 10_000
       const gate = new Int32Array(new SharedArrayBuffer(4))
       const script = `
-const { parentPort, workerData } = require('node:worker_threads')
-const sled = require(${JSON.stringify(entry)})
 const { path, n, gate } = workerData
 const db = sled.open(path)
 const tree = db.openTree('counters')
@@ -498,18 +494,9 @@ for (let i = 0; i < n; i++) {
 db.close()
 parentPort.postMessage({ runs })
 `
-      const workers = [0, 1].map(() => new Worker(script, { eval: true, workerData: { path, n: N, gate } }))
+      const workers = [0, 1].map(() => worker(script, { path, n: N, gate }))
       const exited = workers.map((w) => once(w, 'exit'))
-      const results = await Promise.all(
-        workers.map(
-          (w) =>
-            new Promise<{ runs: number }>((resolve, reject) => {
-              w.once('message', resolve)
-              w.once('error', reject)
-              w.once('exit', (code) => reject(new Error(`worker exited with ${code} before reporting`)))
-            }),
-        ),
-      )
+      const results = await Promise.all(workers.map((w) => nextMessage<{ runs: number }>(w)))
       await Promise.all(exited)
       const runs = results.map((r) => r.runs)
       console.log(`counter transactions: callback runs per worker ${runs.join(', ')} (retries: ${runs.map((r) => r - N).join(', ')})`)

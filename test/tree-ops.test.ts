@@ -3,6 +3,7 @@
 import { Buffer } from 'node:buffer'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type Db, open, Tree } from 'sled-node'
+import { caught } from './helpers/caught.js'
 import { dbPath } from './helpers/tmp.js'
 
 const b = (s: string): Buffer => Buffer.from(s, 'utf8')
@@ -13,15 +14,6 @@ function expectBytes(value: unknown, expected: string | Uint8Array | number[]): 
   const want = typeof expected === 'string' ? b(expected) : Buffer.from(expected as Uint8Array)
   expect((value as Buffer).equals(want)).toBe(true)
   return value as Buffer
-}
-
-function caught(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (error) {
-    return error
-  }
-  throw new Error('expected the call to throw')
 }
 
 const targets = [

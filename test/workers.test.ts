@@ -6,44 +6,9 @@ import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
 import { open } from 'sled-node'
-import { runChild, runNode } from './helpers/child.js'
+import { entry, runChild, runNode } from './helpers/child.js'
 import { dbPath } from './helpers/tmp.js'
-
-const entry = createRequire(import.meta.url).resolve('sled-node')
-
-/** An inline CommonJS worker with `sled`, `parentPort` and `workerData` in scope. */
-function worker(code: string, workerData: unknown): Worker {
-  const script = `const { parentPort, workerData } = require('node:worker_threads')
-const sled = require(${JSON.stringify(entry)})
-${code}`
-  return new Worker(script, { eval: true, workerData })
-}
-
-/** The next message from `w`; rejects if the worker fails or exits first. */
-function nextMessage<T = unknown>(w: Worker): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (m: T) => {
-      cleanup()
-      resolve(m)
-    }
-    const onError = (e: unknown) => {
-      cleanup()
-      reject(e)
-    }
-    const onExit = (code: number) => {
-      cleanup()
-      reject(new Error(`worker exited with ${code} before sending a message`))
-    }
-    const cleanup = () => {
-      w.off('message', onMessage)
-      w.off('error', onError)
-      w.off('exit', onExit)
-    }
-    w.on('message', onMessage)
-    w.on('error', onError)
-    w.on('exit', onExit)
-  })
-}
+import { nextMessage, worker } from './helpers/workers.js'
 
 /** Resolves with the exit code; call it before the worker can exit (right after creating it). */
 async function exitCode(w: Worker): Promise<number> {

@@ -1,0 +1,38 @@
+// Inline worker threads for tests: a CommonJS snippet with the package loaded, and
+// the one way to wait for what a worker reports.
+import { Worker } from 'node:worker_threads'
+import { entry } from './child.js'
+
+/** An inline CommonJS worker with `sled`, `parentPort` and `workerData` in scope. */
+export function worker(code: string, workerData: unknown): Worker {
+  const script = `const { parentPort, workerData } = require('node:worker_threads')
+const sled = require(${JSON.stringify(entry)})
+${code}`
+  return new Worker(script, { eval: true, workerData })
+}
+
+/** The next message from `w`; rejects if the worker fails or exits first. */
+export function nextMessage<T = unknown>(w: Worker): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: T) => {
+      cleanup()
+      resolve(m)
+    }
+    const onError = (e: unknown) => {
+      cleanup()
+      reject(e)
+    }
+    const onExit = (code: number) => {
+      cleanup()
+      reject(new Error(`worker exited with ${code} before sending a message`))
+    }
+    const cleanup = () => {
+      w.off('message', onMessage)
+      w.off('error', onError)
+      w.off('exit', onExit)
+    }
+    w.on('message', onMessage)
+    w.on('error', onError)
+    w.on('exit', onExit)
+  })
+}
