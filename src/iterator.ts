@@ -64,7 +64,11 @@ export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<E
 
   /** The next buffered entry, or undefined when a chunk must be fetched (or it is over). */
   #take(): IteratorResult<Entry<K, V>> | undefined {
-    if (this.#life.closed && this.#native !== undefined) {
+    // once the Db handle is closed, every next() throws: also after an earlier one threw,
+    // and with entries still buffered (a scan cut short must not look finished)
+    if (this.#life.closed) {
+      this.#buffer = []
+      this.#at = 0
       this.#finish()
       throw new SledClosedError('iterator next: the database handle is closed')
     }

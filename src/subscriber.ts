@@ -100,6 +100,17 @@ export class Subscriber<K = Buffer, V = Buffer> implements AsyncIterableIterator
 
   #wake(): void {
     if (this.#waiters.length === 0) return
+    if (this.#life.closed) {
+      // the Db handle closed while next() calls waited: each rejects, as later ones will
+      this.#events = []
+      this.#error = undefined
+      this.#release()
+      const waiters = this.#waiters
+      this.#waiters = []
+      waiting.delete(this)
+      for (const waiter of waiters) waiter.reject(new SledClosedError('subscriber next: the database handle is closed'))
+      return
+    }
     this.#pull()
     while (this.#waiters.length > 0) {
       const outcome = this.#settle()
@@ -145,7 +156,9 @@ export class Subscriber<K = Buffer, V = Buffer> implements AsyncIterableIterator
     }
     // calls made while others wait queue behind them (async iterator protocol)
     if (this.#waiters.length > 0) return this.#wait()
-    if (this.#life.closed && this.#native !== undefined) {
+    // once the Db handle is closed, every next() rejects (also after an earlier one did)
+    if (this.#life.closed) {
+      this.#events = []
       this.#release()
       return Promise.reject(new SledClosedError('subscriber next: the database handle is closed'))
     }

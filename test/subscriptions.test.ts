@@ -371,9 +371,10 @@ for (let i = 0; i < 20000; i++) {
 }
 closedBySelf.close()
 console.log('subscriber closed')
+const ended = closedBySelf.next()
 db.close()
 console.log('db closed')
-Promise.allSettled([closedBySelf.next(), overflowed.next(), closedByDb.next(), onDefault.next()]).then((rs) => {
+Promise.allSettled([ended, closedBySelf.next(), overflowed.next(), closedByDb.next(), onDefault.next()]).then((rs) => {
   console.log(JSON.stringify(rs.map((r) => (r.status === 'fulfilled' ? r.value : r.reason.name + ' ' + r.reason.code))))
 })
 `)
@@ -382,7 +383,9 @@ Promise.allSettled([closedBySelf.next(), overflowed.next(), closedByDb.next(), o
       const lines = res.stdout.trim().split('\n')
       expect(lines.slice(0, 2)).toEqual(['subscriber closed', 'db closed'])
       expect(JSON.parse(lines[2]!)).toEqual([
+        // a subscriber closed by itself is done; once its Db is closed, next() fails as every method does
         { done: true },
+        'SledClosedError SLED_CLOSED',
         'SledClosedError SLED_CLOSED',
         'SledClosedError SLED_CLOSED',
         'SledClosedError SLED_CLOSED',

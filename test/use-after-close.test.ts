@@ -186,9 +186,51 @@ describe('after db.close()', () => {
     const fromDb = db.iter()
     const fromTree = t.range()
     expect(fromDb.next().done).toBe(false)
+    const finished = t.range()
+    expect(finished.toArray()).toHaveLength(1)
     db.close()
     expect(() => fromDb.next()).toThrow(SledClosedError)
     expect(() => fromTree.next()).toThrow(SledClosedError)
+    // and every later step too: the rest of a fetched chunk is not handed out, so a scan
+    // cut short by close() never looks complete
+    expect(() => fromDb.next()).toThrow(SledClosedError)
+    expect(() => fromDb.toArray()).toThrow(SledClosedError)
+    expect(() => [...fromDb.keys()]).toThrow(SledClosedError)
+    expect(() => finished.next()).toThrow(SledClosedError)
+    // closing stays quiet (it runs in finally blocks and for…of cleanup)
+    expect(() => fromDb.close()).not.toThrow()
+    expect(fromDb.return()).toEqual({ done: true, value: undefined })
+  })
+
+  it('an async iterator made before close rejects every later step', async () => {
+    const db = open(dbPath())
+    for (let i = 0; i < 10; i++) db.insert(`k${i}`, 'v')
+    const it = db.iter()[Symbol.asyncIterator]()
+    expect((await it.next()).done).toBe(false)
+    db.close()
+    await expect(it.next()).rejects.toBeInstanceOf(SledClosedError)
+    await expect(it.next()).rejects.toBeInstanceOf(SledClosedError)
+  })
+
+  it('a subscriber made before close rejects its pending and every later next()', async () => {
+    const db = open(dbPath())
+    const sub = db.watchPrefix('')
+    const idle = db.watchPrefix('')
+    const pending = sub.next()
+    db.insert('a', '1')
+    const first = await pending
+    expect(first.done).toBe(false)
+    const waiting = sub.next()
+    db.insert('b', '2')
+    db.close()
+    // an event may have reached the waiting call before close(); never after
+    const outcome = await waiting.then((r) => r, (error: unknown) => error)
+    if (!(outcome instanceof SledClosedError)) expect(outcome).toMatchObject({ done: false, value: { type: 'insert' } })
+    await expect(sub.next()).rejects.toBeInstanceOf(SledClosedError)
+    await expect(sub.next()).rejects.toBeInstanceOf(SledClosedError)
+    await expect(idle.next()).rejects.toBeInstanceOf(SledClosedError)
+    await expect(idle.next()).rejects.toBeInstanceOf(SledClosedError)
+    expect(() => sub.close()).not.toThrow()
   })
 
   it('import of an empty list also throws SledClosedError', () => {
