@@ -4,7 +4,7 @@
 
 import { Buffer } from 'node:buffer'
 import { type Bytes, invalidValue, nativeOptions, requireObject, requirePath, type SledOptions, toBytes } from './args.js'
-import { type Coders, codersFor, type EncodingOptions } from './encodings.js'
+import { type Coders, codersFor, type Decoded, type DecodedOr, type Encoding, type EncodingOptions, type EncodingsOf } from './encodings.js'
 import { argError, SledClosedError, SledUnsupportedError } from './errors.js'
 import { type ExportedCollection, readExport, writeExport } from './export-format.js'
 import type { Life } from './iterator.js'
@@ -65,6 +65,11 @@ export class Db<K = Buffer, V = Buffer> extends Tree<K, V> {
    * Opens (creating if needed) the tree `name`; it lives as long as this handle. Its
    * encodings default to this Db's.
    */
+  openTree<KE extends Encoding = never, VE extends Encoding = never>(
+    name: string | Uint8Array,
+    opts?: EncodingsOf<KE, VE>,
+  ): Tree<DecodedOr<KE, K>, DecodedOr<VE, V>>
+  openTree<K2 = K, V2 = V>(name: string | Uint8Array, opts?: EncodingOptions<K2, V2>): Tree<K2, V2>
   openTree<K2 = K, V2 = V>(name: string | Uint8Array, opts?: EncodingOptions<K2, V2>): Tree<K2, V2> {
     const native = Db.#of(this)
     const nameBytes = toBytes(name, 'name')
@@ -223,6 +228,11 @@ export class Db<K = Buffer, V = Buffer> extends Tree<K, V> {
  * Opens the database at `path`, creating it if needed. Opening a path this process
  * already has open (in any thread) returns a new handle on the same database.
  */
+export function open<KE extends Encoding = 'buffer', VE extends Encoding = 'buffer'>(
+  path: string,
+  options?: SledOptions & EncodingsOf<KE, VE>,
+): Db<Decoded<KE>, Decoded<VE>>
+export function open<K = Buffer, V = Buffer>(path: string, options?: OpenOptions<K, V>): Db<K, V>
 export function open<K = Buffer, V = Buffer>(path: string, options?: OpenOptions<K, V>): Db<K, V> {
   const target = requirePath(path)
   const opts = requireObject(options, 'options')
@@ -231,6 +241,11 @@ export function open<K = Buffer, V = Buffer>(path: string, options?: OpenOptions
 }
 
 /** `open` with sled's recovery on the libuv pool. Argument errors reject. */
+export function openAsync<KE extends Encoding = 'buffer', VE extends Encoding = 'buffer'>(
+  path: string,
+  options?: SledOptions & EncodingsOf<KE, VE>,
+): Promise<Db<Decoded<KE>, Decoded<VE>>>
+export function openAsync<K = Buffer, V = Buffer>(path: string, options?: OpenOptions<K, V>): Promise<Db<K, V>>
 export function openAsync<K = Buffer, V = Buffer>(path: string, options?: OpenOptions<K, V>): Promise<Db<K, V>> {
   return rejectOnThrow(async () => {
     const target = requirePath(path)

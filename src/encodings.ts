@@ -19,6 +19,22 @@ export interface EncodingOptions<K = unknown, V = unknown> {
   valueEncoding?: Encoding<V>
 }
 
+/**
+ * The type an encoding reads back (and takes besides `Bytes`): what `open(path, {
+ * valueEncoding: 'utf8' })` infers for `V`. `'json'` gives `unknown`: name the type
+ * yourself (`open<string, User>(…)`) for more.
+ */
+export type Decoded<E> = E extends 'view' ? Uint8Array : E extends 'utf8' ? string : E extends 'json' ? unknown : E extends Codec<infer T> ? T : Buffer
+
+/** `Decoded<E>`, or `Inherited` when no encoding was given. */
+export type DecodedOr<E, Inherited> = [E] extends [never] ? Inherited : Decoded<E>
+
+/** Encoding options spelled out, so that the encodings themselves can be inferred. */
+export interface EncodingsOf<KE, VE> {
+  keyEncoding?: KE
+  valueEncoding?: VE
+}
+
 /** The internal form: `raw` codecs hand Buffers through untouched (the fast path). */
 export interface Coder {
   readonly raw: boolean

@@ -44,7 +44,7 @@ export class KeyvSled extends EventEmitter {
   readonly opts: { dialect: 'sled'; url: string } & KeyvSledOptions
   /** Set by Keyv: the namespace whose tree the next calls use. */
   namespace?: string | undefined
-  readonly #db: Db
+  readonly #db: Db<string, string>
   readonly #trees = new Map<string, TextTree>()
 
   constructor(path: string, options?: KeyvSledOptions) {

@@ -1,0 +1,74 @@
+// The generic types follow the encodings (API.md): checked by `tsc -p test/tsconfig.json`
+// (expectTypeOf is a compile-time assertion), and at run time against what comes back.
+import { Buffer } from 'node:buffer'
+import { describe, expect, expectTypeOf, it } from 'vitest'
+import { type Codec, type Db, open, openAsync, type Tree } from 'sled-node'
+import { dbPath } from './helpers/tmp.js'
+
+const u32: Codec<number> = {
+  encode: (n) => {
+    const b = Buffer.alloc(4)
+    b.writeUInt32BE(n)
+    return b
+  },
+  decode: (b) => Buffer.from(b).readUInt32BE(0),
+}
+
+describe('types inferred from the encodings', () => {
+  it('open() without encodings is Db<Buffer, Buffer>', () => {
+    const db = open(dbPath())
+    expectTypeOf(db).toEqualTypeOf<Db<Buffer, Buffer>>()
+    db.insert('k', 'v')
+    expectTypeOf(db.get('k')).toEqualTypeOf<Buffer | undefined>()
+    expect(Buffer.isBuffer(db.get('k'))).toBe(true)
+    db.close()
+  })
+
+  it("'utf8', 'view', 'json' and codecs give string, Uint8Array, unknown and the codec's type", () => {
+    const db = open(dbPath(), { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+    expectTypeOf(db).toEqualTypeOf<Db<string, string>>()
+    db.insert('k', 'v')
+    const text = db.get('k')
+    expectTypeOf(text).toEqualTypeOf<string | undefined>()
+    expect(text).toBe('v')
+
+    const views = db.openTree('views', { valueEncoding: 'view' })
+    // the key encoding is inherited from the Db handle, in types as at run time
+    expectTypeOf(views).toEqualTypeOf<Tree<string, Uint8Array>>()
+    views.insert('k', 'v')
+    const view = views.get('k')
+    expect(view instanceof Uint8Array && !Buffer.isBuffer(view)).toBe(true)
+
+    const json = db.openTree('json', { valueEncoding: 'json' })
+    expectTypeOf(json).toEqualTypeOf<Tree<string, unknown>>()
+    json.insert('k', { n: 1 })
+    expect(json.get('k')).toEqual({ n: 1 })
+
+    const numbers = db.openTree('numbers', { keyEncoding: u32, valueEncoding: 'buffer' })
+    expectTypeOf(numbers).toEqualTypeOf<Tree<number, Buffer>>()
+    numbers.insert(7, 'seven')
+    const entries = numbers.iter().toArray()
+    expectTypeOf(entries).toEqualTypeOf<[key: number, value: Buffer][]>()
+    expect(entries).toEqual([[7, Buffer.from('seven')]])
+
+    // a tree opened without options takes the Db's types
+    expectTypeOf(db.openTree('plain')).toEqualTypeOf<Tree<string, string>>()
+    db.close()
+  })
+
+  it('explicit type arguments still win (for json, name the type)', async () => {
+    interface User {
+      name: string
+    }
+    const db = await openAsync<string, User>(dbPath(), { keyEncoding: 'utf8', valueEncoding: 'json' })
+    expectTypeOf(db).toEqualTypeOf<Db<string, User>>()
+    db.insert('u', { name: 'Ada' })
+    expect(db.get('u')?.name).toBe('Ada')
+    const users = db.openTree<string, User>('users')
+    expectTypeOf(users.get('u')).toEqualTypeOf<User | undefined>()
+    const inferred = await openAsync(dbPath(), { valueEncoding: 'utf8' })
+    expectTypeOf(inferred).toEqualTypeOf<Db<Buffer, string>>()
+    inferred.close()
+    db.close()
+  })
+})
