@@ -143,8 +143,13 @@ export class Db<K = Buffer, V = Buffer> extends Tree<K, V> {
       throw argError('ERR_INVALID_ARG_TYPE', 'The "collections" argument must be an iterable of exported collections')
     }
     for (const collection of collections) {
+      // checked before the tree is opened (which would create it)
+      const entries = (collection as Partial<ExportedCollection> | null)?.entries as Partial<Iterable<Buffer[]>> | null | undefined
+      if (entries != null && typeof entries[Symbol.iterator] !== 'function') {
+        throw argError('ERR_INVALID_ARG_VALUE', 'import: the entries of a collection must be iterable (for async iterables, use importFrom or your own loop)')
+      }
       const tree = this.#importTarget(collection)
-      for (const entry of collection.entries as Iterable<Buffer[]>) this.#importEntry(tree, entry)
+      for (const entry of entries as Iterable<Buffer[]>) this.#importEntry(tree, entry)
     }
   }
 

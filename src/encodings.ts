@@ -131,9 +131,13 @@ export function codersFor(opts: Record<string, unknown> | undefined, inherit?: C
   }
 }
 
-/** Prefixes are raw bytes or UTF-8 text: never passed through a json or custom codec. */
-export function prefixBytes(prefix: unknown): Uint8Array {
-  return toBytes(prefix, 'prefix')
+/**
+ * A prefix given as bytes or text is used as it is, never passed through a json or
+ * custom codec (the prefix of an encoded key is rarely the encoding of anything);
+ * any other value is a key, encoded with the key codec.
+ */
+export function prefixBytes(prefix: unknown, key: Coder): Uint8Array {
+  return typeof prefix === 'string' || isUint8Array(prefix) || key.raw ? toBytes(prefix, 'prefix') : key.encode(prefix, 'prefix')
 }
 
 export type { Bytes }

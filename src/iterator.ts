@@ -5,6 +5,7 @@ import { Buffer } from 'node:buffer'
 import type { Coders } from './encodings.js'
 import { argError, SledClosedError } from './errors.js'
 import type { NativeIter } from './native.js'
+import { CONSTRUCT } from './token.js'
 
 export type Entry<K, V> = [key: K, value: V]
 
@@ -48,7 +49,8 @@ export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<E
   #pending: Promise<unknown> = Promise.resolve()
 
   /** @internal created by range(), scanPrefix() and iter() */
-  constructor(native: NativeIter, owner: object, life: Life, coders: Coders) {
+  constructor(token: symbol, native: NativeIter, owner: object, life: Life, coders: Coders) {
+    if (token !== CONSTRUCT) throw argError('ERR_ILLEGAL_CONSTRUCTOR', 'Illegal constructor: use range(), scanPrefix() or iter()')
     this.#native = native
     this.#owner = owner
     this.#life = life

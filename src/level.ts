@@ -14,6 +14,7 @@
 
 import { Buffer } from 'node:buffer'
 import { existsSync } from 'node:fs'
+import { constants } from 'node:os'
 import { join } from 'node:path'
 import { AbstractChainedBatch, AbstractIterator, AbstractLevel, type AbstractDatabaseOptions } from 'abstract-level'
 import {
@@ -24,6 +25,7 @@ import {
   openAsync,
   type RangeOptions,
   SledError,
+  SledIoError,
   type SledOptions,
   type Tree,
 } from '../index.js'
@@ -81,6 +83,14 @@ class LevelError extends Error {
     super(message, options)
     this.code = code
   }
+}
+
+/** A SledIoError for a state of the directory, as sled reports its own I/O failures. */
+function fsError(message: string, kind: string, errno: 'ENOENT' | 'EEXIST'): SledIoError {
+  const err = new SledIoError(message)
+  err.kind = kind
+  err.errno = constants.errno[errno]
+  return err
 }
 
 /** sled's open errors in the codes level users check (err.cause.code), keeping sled's error as cause. */
@@ -262,6 +272,10 @@ export class SledLevel<KDefault = string, VDefault = string> extends AbstractLev
       throw new TypeError("The first argument 'location' must be a non-empty string")
     }
     this.location = location
+    // sled's createNew would quietly differ from level's own option for it
+    if ((options as Record<string, unknown> | undefined)?.createNew !== undefined) {
+      throw Object.assign(new TypeError("SledLevel does not take sled's createNew option: use level's errorIfExists"), { code: 'ERR_INVALID_ARG_VALUE' })
+    }
   }
 
   /** The open sled database; abstract-level only calls the private methods below while open. */
@@ -273,13 +287,13 @@ export class SledLevel<KDefault = string, VDefault = string> extends AbstractLev
   async _open(options: OpenOptions): Promise<void> {
     // sled writes `conf` when it creates a database
     const exists = existsSync(join(this.location, 'conf'))
-    if (!exists && !options.createIfMissing) {
-      throw new Error(`Database ${this.location} does not exist (createIfMissing is false)`)
-    }
-    if (exists && options.errorIfExists) {
-      throw new Error(`Database ${this.location} exists (errorIfExists is true)`)
-    }
     try {
+      if (!exists && !options.createIfMissing) {
+        throw fsError(`Database ${this.location} does not exist (createIfMissing is false)`, 'NotFound', 'ENOENT')
+      }
+      if (exists && options.errorIfExists) {
+        throw fsError(`Database ${this.location} exists (errorIfExists is true)`, 'AlreadyExists', 'EEXIST')
+      }
       this.#db = await openAsync(this.location, sledOptionsOf(options))
     } catch (err) {
       throw levelOpenError(err)

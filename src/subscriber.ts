@@ -7,6 +7,7 @@ import type { Coders } from './encodings.js'
 import { argError, SledClosedError } from './errors.js'
 import type { Life } from './iterator.js'
 import type { NativeSubscriber } from './native.js'
+import { CONSTRUCT } from './token.js'
 
 export type Event<K = Buffer, V = Buffer> = { type: 'insert'; key: K; value: V } | { type: 'remove'; key: K }
 
@@ -61,7 +62,15 @@ export class Subscriber<K = Buffer, V = Buffer> implements AsyncIterableIterator
   readonly #onAbort = (): void => this.close()
 
   /** @internal created by watchPrefix() */
-  constructor(start: (wake: () => void) => NativeSubscriber, owner: object, life: Life, signal: AbortSignal | undefined, coders: Coders) {
+  constructor(
+    token: symbol,
+    start: (wake: () => void) => NativeSubscriber,
+    owner: object,
+    life: Life,
+    signal: AbortSignal | undefined,
+    coders: Coders,
+  ) {
+    if (token !== CONSTRUCT) throw argError('ERR_ILLEGAL_CONSTRUCTOR', 'Illegal constructor: use watchPrefix()')
     this.#owner = owner
     this.#life = life
     this.#coders = coders

@@ -67,15 +67,23 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /**
+ * A TransactionalTree for each Tree of `Trees`, with that tree's key and value types:
+ * `transaction([names, points], ([n, p]) => …)` types `n` and `p` apart.
+ */
+export type TransactionalTrees<Trees extends readonly object[]> = {
+  -readonly [I in keyof Trees]: Trees[I] extends Tree<infer K, infer V> ? TransactionalTree<K, V> : never
+}
+
+/**
  * Runs `fn` as one atomic transaction over `trees` (all from one database). `fn` must
  * be synchronous and free of side effects outside the transaction: sled re-runs it on
  * conflicts. If it throws, nothing is written and its error is rethrown unchanged.
  */
-export function transaction<K, V, T>(trees: readonly Tree<K, V>[], fn: (txs: TransactionalTree<K, V>[]) => T): T {
+export function transaction<const Trees extends readonly object[], T>(trees: Trees, fn: (txs: TransactionalTrees<Trees>) => T): T {
   const list = requireArray(trees, 'trees')
   if (list.length === 0) throw invalidValue('trees', 'must contain at least one tree', trees)
   const internals = list.map((tree, i) => treeInternals(tree, `trees[${i}]`))
-  const body = requireFunction<(txs: TransactionalTree<K, V>[]) => T>(fn, 'fn')
+  const body = requireFunction<(txs: TransactionalTree<unknown, unknown>[]) => T>(fn, 'fn')
   // what fn threw, kept here so it is rethrown as the very same value (any value,
   // not only Errors) rather than whatever crossing the native layer makes of it
   let thrown: { value: unknown } | undefined
@@ -85,7 +93,7 @@ export function transaction<K, V, T>(trees: readonly Tree<K, V>[], fn: (txs: Tra
       (txs) => {
         thrown = undefined
         try {
-          return checkedResult(body(txs.map((tx, i) => new TransactionalTree<K, V>(CONSTRUCT, tx, (internals[i] as { coders: Coders }).coders))))
+          return checkedResult(body(txs.map((tx, i) => new TransactionalTree<unknown, unknown>(CONSTRUCT, tx, (internals[i] as { coders: Coders }).coders))))
         } catch (error) {
           thrown = { value: error }
           throw error

@@ -267,18 +267,18 @@ export class Tree<K = Buffer, V = Buffer> {
   range(opts?: RangeOptions<K>): EntryIterator<K, V> {
     const native = Tree.#of(this)
     const spec = rangeSpec(opts, (bound, name) => this.#key(bound, name))
-    return new EntryIterator<K, V>(native.range(spec), this, this.#life, this.#coders)
+    return new EntryIterator<K, V>(CONSTRUCT, native.range(spec), this, this.#life, this.#coders)
   }
 
   /**
    * Iterates the entries whose key starts with `prefix`; the empty prefix means all.
-   * A prefix is raw bytes or UTF-8 text; it never goes through a json or custom codec.
+   * Bytes and text are used as they are; any other prefix is encoded as a key.
    */
   scanPrefix(prefix: K | Bytes, opts?: ScanOptions): EntryIterator<K, V> {
     const native = Tree.#of(this)
-    const bytes = prefixBytes(prefix)
+    const bytes = prefixBytes(prefix, this.#coders.key)
     const { reverse, limit } = scanOptions(opts)
-    return new EntryIterator<K, V>(native.scanPrefix(bytes, reverse, limit), this, this.#life, this.#coders)
+    return new EntryIterator<K, V>(CONSTRUCT, native.scanPrefix(bytes, reverse, limit), this, this.#life, this.#coders)
   }
 
   /** Every entry in key order; the same as `range()`. */
@@ -295,9 +295,9 @@ export class Tree<K = Buffer, V = Buffer> {
    */
   watchPrefix(prefix: K | Bytes, opts?: WatchOptions): Subscriber<K, V> {
     const native = Tree.#of(this)
-    const bytes = prefixBytes(prefix)
+    const bytes = prefixBytes(prefix, this.#coders.key)
     const { signal, highWaterMark } = watchOptions(opts)
-    return new Subscriber<K, V>((wake) => native.watchPrefix(bytes, highWaterMark, wake), this, this.#life, signal, this.#coders)
+    return new Subscriber<K, V>(CONSTRUCT, (wake) => native.watchPrefix(bytes, highWaterMark, wake), this, this.#life, signal, this.#coders)
   }
 
   first(): Entry<K, V> | undefined {
@@ -355,7 +355,7 @@ export class Tree<K = Buffer, V = Buffer> {
   transaction<T>(fn: (tx: TransactionalTree<K, V>) => T): T {
     Tree.#of(this)
     const body = requireFunction<(tx: TransactionalTree<K, V>) => T>(fn, 'fn')
-    return runTransactionOn<K, V, T>([this], (txs) => body(txs[0] as TransactionalTree<K, V>))
+    return runTransactionOn([this] as const, ([tx]) => body(tx as TransactionalTree<K, V>))
   }
 
   /**

@@ -4,7 +4,7 @@ import { Buffer } from 'node:buffer'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { Db, open, openAsync, SledError, SledIoError, SledLockedError, SledPanicError, Tree } from 'sled-node'
+import { Db, EntryIterator, open, openAsync, SledError, SledIoError, SledLockedError, SledPanicError, Subscriber, Tree } from 'sled-node'
 import { dbPath, tempDir } from './helpers/tmp.js'
 
 type ErrorClass = typeof TypeError | typeof RangeError
@@ -440,13 +440,15 @@ describe('methods called on the wrong `this`', () => {
     expectArgError(await rejectionOf(() => Db.prototype.closeAsync.call({} as never)), T, 'ERR_INVALID_THIS')
   })
 
-  it('Db and Tree cannot be constructed from user code', () => {
-    const DbCtor = Db as unknown as new (...args: unknown[]) => unknown
-    const TreeCtor = Tree as unknown as new (...args: unknown[]) => unknown
-    for (const make of [() => new DbCtor(), () => new DbCtor(Symbol('x'), {}), () => new TreeCtor()]) {
-      const err = thrownBy(make)
-      expect(err).toBeInstanceOf(TypeError)
-      expect(err).not.toBeInstanceOf(SledPanicError)
+  it('Db, Tree, EntryIterator and Subscriber cannot be constructed from user code', () => {
+    const ctors = [Db, Tree, EntryIterator, Subscriber] as unknown as (new (...args: unknown[]) => unknown)[]
+    for (const Ctor of ctors) {
+      for (const args of [[], [Symbol('x'), {}]]) {
+        const err = thrownBy(() => new Ctor(...args))
+        expect(err).toBeInstanceOf(TypeError)
+        expect(err).toMatchObject({ code: 'ERR_ILLEGAL_CONSTRUCTOR' })
+        expect(err).not.toBeInstanceOf(SledPanicError)
+      }
     }
   })
 })

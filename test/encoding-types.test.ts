@@ -2,7 +2,7 @@
 // (expectTypeOf is a compile-time assertion), and at run time against what comes back.
 import { Buffer } from 'node:buffer'
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import { type Codec, type Db, open, openAsync, type Tree } from 'sled-node'
+import { type Codec, type Db, open, openAsync, transaction, type TransactionalTree, type Tree } from 'sled-node'
 import { dbPath } from './helpers/tmp.js'
 
 const u32: Codec<number> = {
@@ -53,6 +53,15 @@ describe('types inferred from the encodings', () => {
 
     // a tree opened without options takes the Db's types
     expectTypeOf(db.openTree('plain')).toEqualTypeOf<Tree<string, string>>()
+
+    // transaction() over trees of different types types each TransactionalTree apart
+    const result = transaction([db, numbers], ([texts, nums]) => {
+      expectTypeOf(texts).toEqualTypeOf<TransactionalTree<string, string>>()
+      expectTypeOf(nums).toEqualTypeOf<TransactionalTree<number, Buffer>>()
+      return [texts.get('k'), nums.get(7)] as const
+    })
+    expect(result[0]).toBe('v')
+    expect(result[1]).toEqual(Buffer.from('seven'))
     db.close()
   })
 

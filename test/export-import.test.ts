@@ -217,6 +217,13 @@ describe('import()', () => {
     try {
       expect(() => db.import(undefined as unknown as ExportedCollection[])).toThrow(TypeError)
       expect(() => db.import({} as unknown as ExportedCollection[])).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
+      // async entries belong to importFrom(); import() says so before creating the tree
+      async function* entries(): AsyncGenerator<Buffer[]> {
+        yield [Buffer.from('k'), Buffer.from('v')]
+      }
+      const asyncEntries = [{ type: Buffer.from('tree'), name: Buffer.from('x'), entries: entries() }] as unknown as ExportedCollection[]
+      expect(() => db.import(asyncEntries)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }))
+      expect(db.treeNames().map((n) => n.toString())).not.toContain('x')
     } finally {
       db.close()
     }

@@ -3,7 +3,8 @@
 // one class for `import` and `require`.
 import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { open } from 'sled-node'
+import { constants } from 'node:os'
+import { open, SledIoError } from 'sled-node'
 import { SledLevel } from 'sled-node/level'
 import { describe, expect, it } from 'vitest'
 import { runNode } from './helpers/child.js'
@@ -60,6 +61,24 @@ describe('SledLevel', () => {
     expect(existsSync(path)).toBe(true)
     await db.close()
     expect(existsSync(path)).toBe(false)
+  })
+
+  it('createIfMissing / errorIfExists failures are LEVEL_IO_ERROR caused by a SledIoError; createNew is refused', async () => {
+    const missing = new SledLevel(dbPath(), { createIfMissing: false })
+    const notOpen = await missing.open().then(() => undefined, (e: unknown) => e)
+    expect(notOpen).toMatchObject({ code: 'LEVEL_DATABASE_NOT_OPEN', cause: { code: 'LEVEL_IO_ERROR' } })
+    const cause = (notOpen as { cause: { cause: unknown } }).cause.cause
+    expect(cause).toBeInstanceOf(SledIoError)
+    expect(cause).toMatchObject({ code: 'SLED_IO', kind: 'NotFound', errno: constants.errno.ENOENT })
+
+    const path = dbPath()
+    const first = new SledLevel(path)
+    await first.open()
+    await first.close()
+    const exists = await new SledLevel(path, { errorIfExists: true }).open().then(() => undefined, (e: unknown) => e)
+    expect((exists as { cause: { cause: unknown } }).cause.cause).toMatchObject({ code: 'SLED_IO', kind: 'AlreadyExists', errno: constants.errno.EEXIST })
+
+    expect(() => new SledLevel(dbPath(), { createNew: true } as never)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }))
   })
 
   it('reports a database another process holds as LEVEL_LOCKED, caused by SledLockedError', () => {

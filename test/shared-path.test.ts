@@ -3,6 +3,7 @@
 // last close, and another process gets SledLockedError while this one holds it.
 import { spawn } from 'node:child_process'
 import { realpathSync } from 'node:fs'
+import os from 'node:os'
 import { describe, expect, it } from 'vitest'
 import { open, openAsync, SledError, SledLockedError } from 'sled-node'
 import { entry, runChild } from './helpers/child.js'
@@ -26,7 +27,7 @@ const OPEN_IN_CHILD = `
     console.log(JSON.stringify({ ok: true, value: value === undefined ? null : value.toString() }))
   } catch (e) {
     console.log(JSON.stringify({ ok: false, name: e.name, code: e.code, message: e.message,
-      locked: e instanceof sled.SledLockedError, io: e instanceof sled.SledIoError }))
+      locked: e instanceof sled.SledLockedError, io: e instanceof sled.SledIoError, errno: e.errno, kind: e.kind }))
   }
 `
 
@@ -234,6 +235,8 @@ describe('another process', () => {
     expect(locked.status).toBe(0)
     const err = JSON.parse(locked.stdout)
     expect(err).toMatchObject({ ok: false, name: 'SledLockedError', code: 'SLED_LOCKED', locked: true, io: true })
+    // flock's EWOULDBLOCK (11 on Linux), as the other SledIoErrors carry theirs
+    expect(err).toMatchObject({ kind: 'WouldBlock', errno: os.constants.errno.EWOULDBLOCK })
     expect(err.message).toContain(db.path)
     // the failed attempt did not disturb this process's handle
     expect(db.get('k')?.toString()).toBe('v')

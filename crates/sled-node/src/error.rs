@@ -105,9 +105,18 @@ pub fn from_io(op: &str, subject: &str, io: &std::io::Error) -> Error {
     } else {
         Code::Io
     };
-    let mut details = vec![("kind", format!("{:?}", io.kind()))];
-    if let Some(errno) = io.raw_os_error() {
-        details.push(("errno", errno.to_string()));
+    let mut details = Vec::new();
+    if code == Code::Locked {
+        // the flock error is wrapped in text; its OS error (EWOULDBLOCK) is in the text only
+        details.push(("kind", "WouldBlock".to_string()));
+        if let Some(errno) = os_code_in(&text) {
+            details.push(("errno", errno.to_string()));
+        }
+    } else {
+        details.push(("kind", format!("{:?}", io.kind())));
+        if let Some(errno) = io.raw_os_error() {
+            details.push(("errno", errno.to_string()));
+        }
     }
     let message = if code == Code::Locked {
         format!("{op} on {subject}: the database is locked by another process ({text})")
@@ -115,6 +124,16 @@ pub fn from_io(op: &str, subject: &str, io: &std::io::Error) -> Error {
         format!("{op} on {subject}: {text}")
     };
     coded(code, &details, message)
+}
+
+/// The OS error number in the `Debug` text of an `io::Error` (`Os { code: 11, … }`).
+fn os_code_in(text: &str) -> Option<i32> {
+    let start = text.find("code: ")? + "code: ".len();
+    let digits: String = text[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }
 
 pub fn closed(op: &str, subject: &str) -> Error {
@@ -131,4 +150,16 @@ pub fn dropped(op: &str, subject: &str) -> Error {
         &[],
         format!("{op} on {subject}: the tree was dropped"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn os_code_is_read_from_wrapped_io_text() {
+        let text = "could not acquire lock on \"/x/db\": Os { code: 11, kind: WouldBlock, message: \"Resource temporarily unavailable\" }";
+        assert_eq!(os_code_in(text), Some(11));
+        assert_eq!(os_code_in("no code here"), None);
+    }
 }
