@@ -266,16 +266,17 @@ export class SledLevel<KDefault = string, VDefault = string> extends AbstractLev
   #db: Db | undefined
 
   constructor(location: string, options?: SledLevelOptions<KDefault, VDefault>) {
-    // abstract-level hands every option but the encodings on to _open(), as level stores expect
-    super(MANIFEST, options)
+    // checked before super(): abstract-level's constructor already schedules the open
     if (typeof location !== 'string' || location === '') {
-      throw new TypeError("The first argument 'location' must be a non-empty string")
+      throw Object.assign(new TypeError("The first argument 'location' must be a non-empty string"), { code: 'ERR_INVALID_ARG_TYPE' })
     }
-    this.location = location
     // sled's createNew would quietly differ from level's own option for it
     if ((options as Record<string, unknown> | undefined)?.createNew !== undefined) {
       throw Object.assign(new TypeError("SledLevel does not take sled's createNew option: use level's errorIfExists"), { code: 'ERR_INVALID_ARG_VALUE' })
     }
+    // abstract-level hands every option but the encodings on to _open(), as level stores expect
+    super(MANIFEST, options)
+    this.location = location
   }
 
   /** The open sled database; abstract-level only calls the private methods below while open. */

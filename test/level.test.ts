@@ -78,7 +78,12 @@ describe('SledLevel', () => {
     const exists = await new SledLevel(path, { errorIfExists: true }).open().then(() => undefined, (e: unknown) => e)
     expect((exists as { cause: { cause: unknown } }).cause.cause).toMatchObject({ code: 'SLED_IO', kind: 'AlreadyExists', errno: constants.errno.EEXIST })
 
-    expect(() => new SledLevel(dbPath(), { createNew: true } as never)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }))
+    // refused before anything opens: the path stays free
+    const refused = dbPath()
+    expect(() => new SledLevel(refused, { createNew: true } as never)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }))
+    expect(() => new SledLevel('')).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' }))
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(existsSync(refused)).toBe(false)
   })
 
   it('reports a database another process holds as LEVEL_LOCKED, caused by SledLockedError', () => {
