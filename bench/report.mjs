@@ -119,7 +119,7 @@ export function markdown(run, svgName) {
     '## Notes',
     '',
     '- † `lmdb-nosync` is BENCH.md\'s "fastest allowed" table: lmdb-js with `noSync`, `putSync` and `getBinaryFast`. It is **not durable** and is shown only because the targets compare against those paths; every other contender runs in its documented durable default (settings in `bench/contenders/*.mjs`).',
-    '- Promise-only APIs (classic-level and RocksDB writes, RocksDB reads, sled-node-async) keep 64 operations in flight; sled-http keeps 4 (4 keep-alive sockets: see its adapter for why); lmdb-js issues a block\'s puts together and lets lmdb batch them, as it is designed to.',
+    '- Promise-only APIs (classic-level and RocksDB writes, RocksDB reads, sled-node-async) keep 64 operations in flight; sled-http keeps 4 (4 keep-alive sockets: see its adapter for why); lmdb-js issues a block\'s puts together and lets lmdb batch them, as it is designed to. sled-node gathers the getAsync calls of one tick into shared pool tasks (up to 128 keys each; docs/api.md), so sled-node-async reads pay the pool round trip per batch, not per read; its writes still take one task each.',
     '- sled-http inserts at most 20,000 entries in fill-seq / fill-rand and sled-cli 200 (fill-batch: 20 batches of 1,000); the note column says so where it applies.',
     '- Every value read during timing is sampled (the last value of each block) and compared byte for byte with the generator; fills read back their first, middle and last entries.',
     '',

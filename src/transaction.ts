@@ -66,6 +66,23 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   )
 }
 
+// transaction callbacks running on this thread (module state is per JS thread)
+let running = 0
+
+/**
+ * SLED_TRANSACTION_MISUSE if a transaction callback is running on this thread. Native
+ * entry points check this themselves; this is for calls whose native part runs later
+ * (getAsync reads in the next tick, when the callback has returned).
+ */
+export function refuseInTransaction(op: string): void {
+  if (running > 0) {
+    throw new SledError(
+      `${op} was called inside a transaction callback; use the TransactionalTree passed to the callback (sled would deadlock)`,
+      'SLED_TRANSACTION_MISUSE',
+    )
+  }
+}
+
 /**
  * A TransactionalTree for each Tree of `Trees`, with that tree's key and value types:
  * `transaction([names, points], ([n, p]) => …)` types `n` and `p` apart.
@@ -92,11 +109,14 @@ export function transaction<const Trees extends readonly object[], T>(trees: Tre
       internals.map((t) => t.native),
       (txs) => {
         thrown = undefined
+        running++
         try {
           return checkedResult(body(txs.map((tx, i) => new TransactionalTree<unknown, unknown>(CONSTRUCT, tx, (internals[i] as { coders: Coders }).coders))))
         } catch (error) {
           thrown = { value: error }
           throw error
+        } finally {
+          running--
         }
       },
     ) as T

@@ -13,7 +13,7 @@ import { type NativeTree, takeScratch } from './native.js'
 import { type RangeOptions, rangeSpec, type ScanOptions, scanOptions, watchOptions } from './range-options.js'
 import { rejectOnThrow } from './reject.js'
 import { Subscriber, type WatchOptions } from './subscriber.js'
-import { transaction as runTransactionOn, type TransactionalTree } from './transaction.js'
+import { refuseInTransaction, transaction as runTransactionOn, type TransactionalTree } from './transaction.js'
 import { CONSTRUCT } from './token.js'
 
 /** The result of `compareAndSwap`. */
@@ -240,6 +240,7 @@ export class Tree<K = Buffer, V = Buffer> {
   getAsync(key: K | Bytes): Promise<V | undefined> {
     return rejectOnThrow(() => {
       const native = Tree.#of(this)
+      refuseInTransaction('getAsync')
       const k = this.#key(key)
       this.#gets ??= new GetBatcher(
         (one) => native.getAsync(one),

@@ -332,6 +332,42 @@ describe('bad arguments', () => {
 describe('misuse inside fn', () => {
   // run in a child process: if a call deadlocked, only the child hangs, and
   // spawnSync's timeout (the guard) ends it, failing the test instead of hanging it
+  it('async methods called inside fn reject with SLED_TRANSACTION_MISUSE (also getAsync, whose read would run after fn)', () => {
+    const res = runChild(`
+const db = sled.open(${JSON.stringify(join(tempDir(), 'db'))})
+db.insert('k', 'v')
+const pending = {}
+db.transaction(() => {
+  pending.getAsync = db.getAsync('k')
+  pending.insertAsync = db.insertAsync('k', 'w')
+  pending.removeAsync = db.removeAsync('k')
+  pending.applyAsync = db.applyAsync(new sled.Batch().insert('b', '1'))
+  pending.flushAsync = db.flushAsync()
+  pending.openAsync = sled.openAsync(${JSON.stringify(join(tempDir(), 'other'))})
+})
+Promise.allSettled(Object.values(pending)).then((outcomes) => {
+  const names = Object.keys(pending)
+  const out = {}
+  outcomes.forEach((o, i) => (out[names[i]] = o.status === 'rejected' ? o.reason.code : 'resolved'))
+  out.after = String(db.get('k')) + ' ' + String(db.get('b'))
+  db.close()
+  console.log(JSON.stringify(out))
+})
+`)
+    expect(res.signal, `child hung or was killed; stderr: ${res.stderr}`).toBeNull()
+    expect(res.status, res.stderr).toBe(0)
+    const misuse = 'SLED_TRANSACTION_MISUSE'
+    expect(JSON.parse(res.stdout.trim().split('\n').pop()!)).toEqual({
+      getAsync: misuse,
+      insertAsync: misuse,
+      removeAsync: misuse,
+      applyAsync: misuse,
+      flushAsync: misuse,
+      openAsync: misuse,
+      after: 'v undefined',
+    })
+  })
+
   it(
     'sled-node calls inside fn throw SledError SLED_TRANSACTION_MISUSE instead of hanging',
     () => {
