@@ -24,15 +24,36 @@ export interface EncodingOptions<K = unknown, V = unknown> {
  * valueEncoding: 'utf8' })` infers for `V`. `'json'` gives `unknown`: name the type
  * yourself (`open<string, User>(…)`) for more.
  */
-export type Decoded<E> = E extends 'view' ? Uint8Array : E extends 'utf8' ? string : E extends 'json' ? unknown : E extends Codec<infer T> ? T : Buffer
+export type Decoded<E> =
+  IsAny<E> extends true
+    ? E
+    : [E] extends ['view']
+      ? Uint8Array
+      : [E] extends ['utf8']
+        ? string
+        : [E] extends ['json']
+          ? unknown
+          : [E] extends [Codec<infer T>]
+            ? T
+            : Buffer
 
 /** `Decoded<E>`, or `Inherited` when no encoding was given. */
 export type DecodedOr<E, Inherited> = [E] extends [never] ? Inherited : Decoded<E>
 
+type IsAny<T> = 0 extends 1 & T ? true : false
+type IsUnion<T, All = T> = T extends unknown ? ([All] extends [T] ? false : true) : never
+
+/**
+ * `E` when it is one encoding (a literal or a codec), else `never`: an encoding whose type
+ * is a union (a variable typed `Encoding<K>`) makes the inferring overloads of open() and
+ * openTree() not apply, so the ones with plain K and V type it, as before they existed.
+ */
+export type OneEncoding<E> = IsAny<E> extends true ? E : true extends IsUnion<E> ? never : E
+
 /** Encoding options spelled out, so that the encodings themselves can be inferred. */
 export interface EncodingsOf<KE, VE> {
-  keyEncoding?: KE
-  valueEncoding?: VE
+  keyEncoding?: KE & OneEncoding<KE>
+  valueEncoding?: VE & OneEncoding<VE>
 }
 
 /** The internal form: `raw` codecs hand Buffers through untouched (the fast path). */

@@ -96,7 +96,10 @@ export type TransactionalTrees<Trees extends readonly object[]> = {
  * be synchronous and free of side effects outside the transaction: sled re-runs it on
  * conflicts. If it throws, nothing is written and its error is rethrown unchanged.
  */
-export function transaction<const Trees extends readonly object[], T>(trees: Trees, fn: (txs: TransactionalTrees<Trees>) => T): T {
+export function transaction<const Trees extends readonly object[], T>(trees: Trees, fn: (txs: TransactionalTrees<Trees>) => T): T
+/** The earlier form, with the key and value types (and the result type) spelled out. */
+export function transaction<K, V, T>(trees: readonly Tree<K, V>[], fn: (txs: TransactionalTree<K, V>[]) => T): T
+export function transaction<T>(trees: readonly object[], fn: (txs: TransactionalTree<unknown, unknown>[]) => T): T {
   const list = requireArray(trees, 'trees')
   if (list.length === 0) throw invalidValue('trees', 'must contain at least one tree', trees)
   const internals = list.map((tree, i) => treeInternals(tree, `trees[${i}]`))

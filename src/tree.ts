@@ -53,6 +53,13 @@ function unpackValues(packed: Buffer, count: number): (Buffer | undefined)[] {
   return out
 }
 
+/** `bytes` in a Buffer of its own (from Node's pool when small, like `get`'s results). */
+function copyOf(bytes: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(bytes.length)
+  bytes.copy(out)
+  return out
+}
+
 export class Tree<K = Buffer, V = Buffer> {
   readonly #native: NativeTree
   // keeps the Db alive while one of its trees is reachable: the Db's finalizer
@@ -244,10 +251,13 @@ export class Tree<K = Buffer, V = Buffer> {
       const k = this.#key(key)
       this.#gets ??= new GetBatcher(
         (one) => native.getAsync(one),
-        (keys) => native.getManyAsync(keys).then((packed) => unpackValues(packed, keys.length)),
+        // each value copied out of the packed buffer, as `get` returns it: its own
+        // (pooled) Buffer, which neither keeps the batch alive nor shares its memory
+        (keys) => native.getManyAsync(keys).then((packed) => unpackValues(packed, keys.length).map((v) => v && copyOf(v))),
       )
-      // the read happens later in this tick: copy bytes the caller could still change
-      return this.#gets.get(ArrayBuffer.isView(key) ? Buffer.from(k) : k)
+      // the read happens later in this tick: copy the key, which the caller (or a codec
+      // that reuses its output buffer) could change before then
+      return this.#gets.get(Buffer.from(k))
     }).then((v) => this.#decodeValue(v))
   }
 

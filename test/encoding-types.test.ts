@@ -2,7 +2,7 @@
 // (expectTypeOf is a compile-time assertion), and at run time against what comes back.
 import { Buffer } from 'node:buffer'
 import { describe, expect, expectTypeOf, it } from 'vitest'
-import { type Codec, type Db, open, openAsync, transaction, type TransactionalTree, type Tree } from 'sled-node'
+import { type Codec, type Db, type Encoding, open, openAsync, type OpenOptions, transaction, type TransactionalTree, type Tree } from 'sled-node'
 import { dbPath } from './helpers/tmp.js'
 
 const u32: Codec<number> = {
@@ -62,6 +62,26 @@ describe('types inferred from the encodings', () => {
     })
     expect(result[0]).toBe('v')
     expect(result[1]).toEqual(Buffer.from('seven'))
+    db.close()
+  })
+
+  it('generic code and variables typed with the option types keep their K and V', () => {
+    // a helper generic over K and V, and options held in variables of the option types
+    function openWith<K, V>(path: string, options: OpenOptions<K, V>): Db<K, V> {
+      return open(path, options)
+    }
+    const options: OpenOptions<string, string> = { keyEncoding: 'utf8', valueEncoding: 'utf8' }
+    const db = openWith(dbPath(), options)
+    expectTypeOf(db).toEqualTypeOf<Db<string, string>>()
+    expectTypeOf(open(dbPath(), options)).toEqualTypeOf<Db<string, string>>()
+    const encoding: Encoding<string> = 'utf8'
+    const tree = db.openTree('t', { valueEncoding: encoding })
+    expectTypeOf(tree).toEqualTypeOf<Tree<string, string>>()
+    tree.insert('k', 'v')
+    expect(tree.get('k')).toBe('v')
+    // the three-type-argument form of transaction() still applies
+    const got = transaction<string, string, string | undefined>([tree], ([tx]) => tx!.get('k'))
+    expect(got).toBe('v')
     db.close()
   })
 

@@ -37,6 +37,33 @@ describe('getAsync batching', () => {
     db.close()
   })
 
+  it('copies each key at the call, also a codec output that the codec reuses', async () => {
+    const db = open(dbPath())
+    const scratch = Buffer.alloc(4)
+    const reusing = db.openTree<number, string>('t', {
+      keyEncoding: { encode: (n: number) => (scratch.writeUInt32BE(n), scratch), decode: (b: Uint8Array) => Buffer.from(b).readUInt32BE(0) },
+      valueEncoding: 'utf8',
+    })
+    for (let i = 0; i < 5; i++) reusing.insert(i, `v${i}`)
+    expect(await Promise.all([0, 1, 2, 3, 4].map((i) => reusing.getAsync(i)))).toEqual(['v0', 'v1', 'v2', 'v3', 'v4'])
+    db.close()
+  })
+
+  it('each value read in a batch is a Buffer of its own, as get returns', async () => {
+    const db = open(dbPath())
+    const big = Buffer.alloc(1 << 20, 1)
+    db.insert('small', Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]))
+    db.insert('big', big)
+    const [small, large] = (await Promise.all([db.getAsync('small'), db.getAsync('big')])) as [Buffer, Buffer]
+    expect(large.equals(big)).toBe(true)
+    // not a view into one packed buffer holding both (which would keep 1 MiB alive for 8 bytes)
+    expect(small.buffer).not.toBe(large.buffer)
+    expect(small.buffer.byteLength).toBeLessThan(big.length)
+    // and aligned like any Buffer from Node's pool, so typed-array views work
+    expect(new Float64Array(small.buffer, small.byteOffset, 1)).toHaveLength(1)
+    db.close()
+  })
+
   it('a bad key rejects its own call only', async () => {
     const db = open(dbPath())
     db.insert('a', '1')

@@ -108,9 +108,13 @@ pub fn from_io(op: &str, subject: &str, io: &std::io::Error) -> Error {
     let mut details = Vec::new();
     if code == Code::Locked {
         // the flock error is wrapped in text; its OS error (EWOULDBLOCK) is in the text only
-        details.push(("kind", "WouldBlock".to_string()));
-        if let Some(errno) = os_code_in(&text) {
-            details.push(("errno", errno.to_string()));
+        match os_code_in(&text) {
+            Some(errno) => {
+                let kind = std::io::Error::from_raw_os_error(errno).kind();
+                details.push(("kind", format!("{kind:?}")));
+                details.push(("errno", errno.to_string()));
+            }
+            None => details.push(("kind", format!("{:?}", io.kind()))),
         }
     } else {
         details.push(("kind", format!("{:?}", io.kind())));
@@ -126,9 +130,10 @@ pub fn from_io(op: &str, subject: &str, io: &std::io::Error) -> Error {
     coded(code, &details, message)
 }
 
-/// The OS error number in the `Debug` text of an `io::Error` (`Os { code: 11, … }`).
+/// The OS error number in the `Debug` text of an `io::Error` (`Os { code: 11, … }`): the
+/// last such text, since the path before it may contain anything.
 fn os_code_in(text: &str) -> Option<i32> {
-    let start = text.find("code: ")? + "code: ".len();
+    let start = text.rfind("Os { code: ")? + "Os { code: ".len();
     let digits: String = text[start..]
         .chars()
         .take_while(char::is_ascii_digit)
@@ -161,5 +166,7 @@ mod tests {
         let text = "could not acquire lock on \"/x/db\": Os { code: 11, kind: WouldBlock, message: \"Resource temporarily unavailable\" }";
         assert_eq!(os_code_in(text), Some(11));
         assert_eq!(os_code_in("no code here"), None);
+        let tricky = "could not acquire lock on \"/tmp/Os { code: 5, x/db\": Os { code: 11, kind: WouldBlock, message: \"x\" }";
+        assert_eq!(os_code_in(tricky), Some(11));
     }
 }
