@@ -2,4 +2,4 @@
 import * as sled from 'npm:sled-node'
 import check from './check.cjs'
 
-check(sled, 'npm: specifier')
+await check(sled, 'npm: specifier')

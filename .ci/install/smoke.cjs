@@ -1,1 +1,4 @@
-require('./check.cjs')(require('sled-node'), 'require')
+require('./check.cjs')(require('sled-node'), 'require').catch((error) => {
+  console.error(error)
+  process.exit(1)
+})

@@ -6,4 +6,4 @@ import check from './check.cjs'
 if (createRequire(import.meta.url)('sled-node').SledError !== sled.SledError) {
   throw new Error('import and require loaded two copies of sled-node')
 }
-check(sled, 'import')
+await check(sled, 'import')
