@@ -27,6 +27,29 @@ pub struct NativeOpenOptions {
     pub print_profile_on_drop: Option<bool>,
 }
 
+/// The settings sled keeps in a database's `conf` file, which every reopen must repeat.
+#[derive(Debug, Default, PartialEq)]
+pub struct Stored {
+    pub segment_size: Option<usize>,
+    pub use_compression: Option<bool>,
+}
+
+impl Stored {
+    /// Reads sled's `conf` text (`segment_size: 524288\nuse_compression: false\n…`);
+    /// lines it does not know are ignored.
+    pub fn parse(text: &str) -> Stored {
+        let mut stored = Stored::default();
+        for line in text.lines() {
+            if let Some(v) = line.strip_prefix("segment_size: ") {
+                stored.segment_size = v.trim().parse().ok();
+            } else if let Some(v) = line.strip_prefix("use_compression: ") {
+                stored.use_compression = v.trim().parse().ok();
+            }
+        }
+        stored
+    }
+}
+
 /// The effective sled settings of an open database, kept to detect conflicts.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
@@ -167,6 +190,23 @@ impl Settings {
         Ok(out)
     }
 
+    /// These settings with the stored ones wherever `opts` is silent: an existing database
+    /// reopens with the segment size and compression it was created with, which sled
+    /// requires, instead of failing on options the caller never gave.
+    pub fn inherit(mut self, stored: &Stored, opts: &NativeOpenOptions) -> Settings {
+        if opts.segment_size.is_none() {
+            if let Some(v) = stored.segment_size {
+                self.segment_size = v;
+            }
+        }
+        if opts.compression.is_none() {
+            if let Some(v) = stored.use_compression {
+                self.compression = v;
+            }
+        }
+        self
+    }
+
     pub fn to_config(&self, path: &std::path::Path, create_new: bool) -> sled::Config {
         let mode = if self.mode == "highThroughput" {
             sled::Mode::HighThroughput
@@ -191,6 +231,30 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_settings_fill_only_what_was_not_given() {
+        let stored = Stored::parse("segment_size: 65536\nuse_compression: true\nversion: 0.34\n");
+        assert_eq!(
+            stored,
+            Stored {
+                segment_size: Some(65536),
+                use_compression: Some(true)
+            }
+        );
+        let silent = Settings::default().inherit(&stored, &NativeOpenOptions::default());
+        assert_eq!(silent.segment_size, 65536);
+        assert!(silent.compression);
+        let given = NativeOpenOptions {
+            compression: Some(false),
+            ..Default::default()
+        };
+        let explicit = Settings::from_options(&given)
+            .unwrap()
+            .inherit(&stored, &given);
+        assert!(!explicit.compression);
+        assert_eq!(Stored::parse("garbage"), Stored::default());
+    }
 
     #[test]
     fn only_given_options_conflict() {

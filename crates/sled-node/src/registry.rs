@@ -17,7 +17,7 @@ use napi::Result;
 use parking_lot::{Condvar, Mutex};
 
 use crate::error::{coded, from_io, from_sled, Code};
-use crate::options::{NativeOpenOptions, Settings};
+use crate::options::{NativeOpenOptions, Settings, Stored};
 use crate::slot::Slot;
 
 /// One open sled database, shared by every handle of its path.
@@ -111,11 +111,14 @@ pub fn acquire(path: &str, opts: &NativeOpenOptions) -> Result<Arc<Shared>> {
     }
     entries.insert(path.clone(), Entry::Busy);
     drop(entries);
-    if let Err(e) = verify_conf(&path, &subject) {
-        REGISTRY.entries.lock().remove(&path);
-        REGISTRY.changed.notify_all();
-        return Err(e);
-    }
+    let settings = match verify_conf(&path, &subject) {
+        Ok(stored) => settings.inherit(&stored, opts),
+        Err(e) => {
+            REGISTRY.entries.lock().remove(&path);
+            REGISTRY.changed.notify_all();
+            return Err(e);
+        }
+    };
 
     // sled may take long (recovery); the registry lock is not held meanwhile
     let opened = catch_unwind(AssertUnwindSafe(|| {
@@ -191,12 +194,14 @@ pub fn release(shared: Arc<Shared>) {
 /// size across restarts") or opens with wrong settings. Check it first and report
 /// corruption. Same layout as sled's `write_config`: the text, then its CRC32 (LE);
 /// files of 8 bytes or less are ignored by sled and rewritten, so they are here too.
-fn verify_conf(path: &std::path::Path, subject: &str) -> Result<()> {
+/// Returns the settings the conf file stores (none for a new database).
+fn verify_conf(path: &std::path::Path, subject: &str) -> Result<Stored> {
     let Ok(bytes) = std::fs::read(path.join("conf")) else {
-        return Ok(()); // absent (a new database) or unreadable: sled reports the latter
+        // absent (a new database) or unreadable: sled reports the latter
+        return Ok(Stored::default());
     };
     if bytes.len() <= 8 {
-        return Ok(());
+        return Ok(Stored::default());
     }
     let (text, crc) = bytes.split_at(bytes.len() - 4);
     if crc32fast::hash(text).to_le_bytes() != crc {
@@ -206,7 +211,7 @@ fn verify_conf(path: &std::path::Path, subject: &str) -> Result<()> {
             format!("open on {subject}: the conf file is corrupt (checksum mismatch)"),
         ));
     }
-    Ok(())
+    Ok(Stored::parse(&String::from_utf8_lossy(text)))
 }
 
 /// sled's background I/O threads can hold the database file (and so its `flock`) for a
