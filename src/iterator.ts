@@ -69,9 +69,7 @@ export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<E
     // once the Db handle is closed, every next() throws: also after an earlier one threw,
     // and with entries still buffered (a scan cut short must not look finished)
     if (this.#life.closed) {
-      this.#buffer = []
-      this.#at = 0
-      this.#finish()
+      this.close()
       throw new SledClosedError('iterator next: the database handle is closed')
     }
     if (this.#at < this.#buffer.length) {

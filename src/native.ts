@@ -141,11 +141,19 @@ export const openNativeAsync = wrap('openAsync', addon.openAsync as AnyMethod) a
 const scratch = Buffer.allocUnsafeSlow(64 * 1024)
 addon.setScratch(scratch)
 
+/**
+ * Bytes `start` to `end` of `bytes` in a Buffer of their own, from Node's pool when small:
+ * how values read natively reach the caller (not a view into a shared buffer).
+ */
+export function copyRange(bytes: Buffer, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe(end - start)
+  bytes.copy(out, 0, start, end)
+  return out
+}
+
 /** A fresh Buffer holding the first `length` bytes of the scratch. */
 export function takeScratch(length: number): Buffer {
-  const out = Buffer.allocUnsafe(length)
-  scratch.copy(out, 0, 0, length)
-  return out
+  return copyRange(scratch, 0, length)
 }
 
 // Flush every open database when this environment ends. `exit` covers

@@ -31,6 +31,8 @@ interface Waiter<K, V> {
   reject: (error: unknown) => void
 }
 
+const closedError = (): SledClosedError => new SledClosedError('subscriber next: the database handle is closed')
+
 /** `[count u32] ([kind u8][klen u32][vlen u32][key][value])*`, little-endian. */
 function unpack<K, V>(chunk: Buffer, out: Event<K, V>[], coders: Coders): void {
   const count = chunk.readUInt32LE(0)
@@ -111,13 +113,7 @@ export class Subscriber<K = Buffer, V = Buffer> implements AsyncIterableIterator
     if (this.#waiters.length === 0) return
     if (this.#life.closed) {
       // the Db handle closed while next() calls waited: each rejects, as later ones will
-      this.#events = []
-      this.#error = undefined
-      this.#release()
-      const waiters = this.#waiters
-      this.#waiters = []
-      waiting.delete(this)
-      for (const waiter of waiters) waiter.reject(new SledClosedError('subscriber next: the database handle is closed'))
+      this.#end((waiter) => waiter.reject(closedError()))
       return
     }
     this.#pull()
@@ -167,9 +163,8 @@ export class Subscriber<K = Buffer, V = Buffer> implements AsyncIterableIterator
     if (this.#waiters.length > 0) return this.#wait()
     // once the Db handle is closed, every next() rejects (also after an earlier one did)
     if (this.#life.closed) {
-      this.#events = []
-      this.#release()
-      return Promise.reject(new SledClosedError('subscriber next: the database handle is closed'))
+      this.#end(() => undefined) // no waiters here: they would have been queued above
+      return Promise.reject(closedError())
     }
     if (this.#events.length === 0) this.#pull()
     const outcome = this.#settle()
@@ -187,12 +182,17 @@ export class Subscriber<K = Buffer, V = Buffer> implements AsyncIterableIterator
   /** Ends the subscription: a pending `next()` resolves as done; queued events are dropped. */
   close(): void {
     Subscriber.#check(this)
+    this.#end((waiter) => waiter.resolve({ done: true, value: undefined }))
+  }
+
+  /** Stops the subscription: drops queued events, frees the pump, settles every waiter. */
+  #end(settle: (waiter: Waiter<K, V>) => void): void {
     this.#events = []
     this.#release()
     const waiters = this.#waiters
     this.#waiters = []
     waiting.delete(this)
-    for (const waiter of waiters) waiter.resolve({ done: true, value: undefined })
+    for (const waiter of waiters) settle(waiter)
   }
 
   return(): Promise<IteratorResult<Event<K, V>>> {

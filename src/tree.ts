@@ -9,7 +9,7 @@ import { type Coders, prefixBytes } from './encodings.js'
 import { argError, SledClosedError, SledUnsupportedError } from './errors.js'
 import { GetBatcher } from './get-batcher.js'
 import { type Entry, EntryIterator, type Life } from './iterator.js'
-import { type NativeTree, takeScratch } from './native.js'
+import { copyRange, type NativeTree, takeScratch } from './native.js'
 import { type RangeOptions, rangeSpec, type ScanOptions, scanOptions, watchOptions } from './range-options.js'
 import { rejectOnThrow } from './reject.js'
 import { Subscriber, type WatchOptions } from './subscriber.js'
@@ -36,8 +36,11 @@ export function treeInternals(tree: unknown, name: string): { native: NativeTree
   return internalsOf(tree, name)
 }
 
-/** Unpacks getMany's `[len u32 | 0xffffffff][bytes]` per value into views of `packed`. */
-function unpackValues(packed: Buffer, count: number): (Buffer | undefined)[] {
+/**
+ * Unpacks getMany's `[len u32 | 0xffffffff][bytes]` per value: into views of `packed`, or
+ * with `copy`, into Buffers of their own (as `get` returns them).
+ */
+function unpackValues(packed: Buffer, count: number, copy = false): (Buffer | undefined)[] {
   const out = new Array<Buffer | undefined>(count)
   let at = 0
   for (let i = 0; i < count; i++) {
@@ -46,17 +49,10 @@ function unpackValues(packed: Buffer, count: number): (Buffer | undefined)[] {
     if (length === 0xffffffff) {
       out[i] = undefined
     } else {
-      out[i] = packed.subarray(at, at + length)
+      out[i] = copy ? copyRange(packed, at, at + length) : packed.subarray(at, at + length)
       at += length
     }
   }
-  return out
-}
-
-/** `bytes` in a Buffer of its own (from Node's pool when small, like `get`'s results). */
-function copyOf(bytes: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(bytes.length)
-  bytes.copy(out)
   return out
 }
 
@@ -253,7 +249,7 @@ export class Tree<K = Buffer, V = Buffer> {
         (one) => native.getAsync(one),
         // each value copied out of the packed buffer, as `get` returns it: its own
         // (pooled) Buffer, which neither keeps the batch alive nor shares its memory
-        (keys) => native.getManyAsync(keys).then((packed) => unpackValues(packed, keys.length).map((v) => v && copyOf(v))),
+        (keys) => native.getManyAsync(keys).then((packed) => unpackValues(packed, keys.length, true)),
       )
       // the read happens later in this tick: copy the key, which the caller (or a codec
       // that reuses its output buffer) could change before then
