@@ -9,7 +9,7 @@ import { chmodSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Batch, type Db, open, openAsync, SledClosedError, SledError, SledIoError, SledLockedError, SledPanicError, transaction, type Tree } from 'sled-node'
-import { runChild } from './helpers/child.js'
+import { expectCleanExit, runChild } from './helpers/child.js'
 import { dbPath, tempDir } from './helpers/tmp.js'
 
 const TYPE = 'ERR_INVALID_ARG_TYPE'
@@ -464,9 +464,7 @@ describe('paths that cannot be used', () => {
         })().catch((e) => { console.error(e); process.exitCode = 1 })`,
         [noAccess, readOnly, existing, writable],
       )
-      expect(res.stderr).toBe('')
-      expect(res.signal).toBeNull()
-      expect(res.status).toBe(0)
+      expectCleanExit(res)
       const { uid, out } = JSON.parse(res.stdout) as { uid: number; out: unknown[][] }
       expect(uid).not.toBe(0)
       const denied = ['SledIoError', 'SLED_IO', 'PermissionDenied', 13]

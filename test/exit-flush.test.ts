@@ -3,7 +3,7 @@
 // background flush off (flushEveryMs: null) so only the exit flush can save the write.
 import { describe, expect, it } from 'vitest'
 import { open } from 'sled-node'
-import { runChild } from './helpers/child.js'
+import { expectCleanExit, runChild } from './helpers/child.js'
 import { dbPath } from './helpers/tmp.js'
 
 const endings = [
@@ -29,9 +29,7 @@ describe.each(openOptions)('with %s', (_label, options) => {
        ${end}`,
       [path],
     )
-    expect(res.stderr).toBe('')
-    expect(res.signal).toBeNull()
-    expect(res.status).toBe(status)
+    expectCleanExit(res, status)
 
     const db = open(path)
     expect(db.wasRecovered).toBe(true)
@@ -56,8 +54,7 @@ describe('exit flush', () => {
        process.exit(0)`,
       [a, b],
     )
-    expect(res.stderr).toBe('')
-    expect(res.status).toBe(0)
+    expectCleanExit(res)
     const dbA = open(a)
     const dbB = open(b)
     expect(dbA.get('k')?.toString()).toBe('a')
@@ -92,8 +89,7 @@ describe('exit flush', () => {
        process.exit(0)`,
       [path],
     )
-    expect(res.stderr).toBe('')
-    expect(res.status).toBe(0)
+    expectCleanExit(res)
     const db = open(path)
     expect(db.get('k1')?.toString()).toBe('v1')
     expect(db.get('k2')?.toString()).toBe('v2')

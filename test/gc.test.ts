@@ -3,7 +3,7 @@
 // process exits normally. Runs in a child with --expose-gc.
 import { describe, expect, it } from 'vitest'
 import { open } from 'sled-node'
-import { entry, runChild } from './helpers/child.js'
+import { entry, expectCleanExit, runChild } from './helpers/child.js'
 import { dbPath } from './helpers/tmp.js'
 
 /**
@@ -63,9 +63,7 @@ describe('garbage-collected handles', () => {
       [path, entry],
       ['--expose-gc'],
     )
-    expect(res.stderr).toBe('')
-    expect(res.signal).toBeNull()
-    expect(res.status).toBe(0)
+    expectCleanExit(res)
     expect(JSON.parse(res.stdout)).toEqual({
       whileAlive: { ok: true, first: 'x' },
       sawFirst: 'x',
@@ -109,8 +107,7 @@ describe('garbage-collected handles', () => {
       [path, entry],
       ['--expose-gc'],
     )
-    expect(res.stderr).toBe('')
-    expect(res.status).toBe(0)
+    expectCleanExit(res)
     expect(JSON.parse(res.stdout)).toEqual({
       closed: false,
       n: '999',
@@ -138,8 +135,7 @@ describe('garbage-collected handles', () => {
       [path, entry],
       ['--expose-gc'],
     )
-    expect(res.stderr).toBe('')
-    expect(res.status).toBe(0)
+    expectCleanExit(res)
     expect(JSON.parse(res.stdout)).toEqual({ closed: false, a: '1', b: '2' })
     const db = open(path)
     expect(db.openTree('t').get('b')?.toString()).toBe('2')

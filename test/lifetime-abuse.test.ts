@@ -23,7 +23,7 @@ import {
   TransactionalTree,
   Tree,
 } from 'sled-node'
-import { entry, runChild } from './helpers/child.js'
+import { entry, expectCleanExit, runChild } from './helpers/child.js'
 import { dbPath } from './helpers/tmp.js'
 
 const soak = Boolean(process.env.SLED_SOAK)
@@ -595,9 +595,7 @@ describe.runIf(process.platform === 'linux')('handles dropped without closing, c
       [path, entry],
       ['--expose-gc'],
     )
-    expect(res.stderr).toBe('')
-    expect(res.signal).toBeNull()
-    expect(res.status).toBe(0)
+    expectCleanExit(res)
     // 100 keys, 100 keys with the x suffix, 50 async inserts (their promises were dropped, not their writes)
     expect(JSON.parse(res.stdout)).toEqual({ grew: true, backToBase: true, probed: { ok: true, len: 250 }, len: 250 })
   })
@@ -628,8 +626,7 @@ describe.runIf(process.platform === 'linux')('handles dropped without closing, c
       [path, entry],
       ['--expose-gc'],
     )
-    expect(res.stderr).toBe('')
-    expect(res.status).toBe(0)
+    expectCleanExit(res)
     expect(res.stdout.trim().split('\n')).toEqual(['event w1', 'event w2', 'event w3', 'loop ended'])
   })
 
@@ -659,8 +656,7 @@ describe.runIf(process.platform === 'linux')('handles dropped without closing, c
       [path, entry],
       ['--expose-gc'],
     )
-    expect(res.stderr).toBe('')
-    expect(res.status).toBe(0)
+    expectCleanExit(res)
     expect(JSON.parse(res.stdout)).toEqual({
       held: { ok: false, code: 'SLED_LOCKED' },
       entries: ['a'],

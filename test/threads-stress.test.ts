@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
 import { type Db, open } from 'sled-node'
-import { entry, runChild } from './helpers/child.js'
+import { entry, expectCleanExit, runChild } from './helpers/child.js'
 import { dbPath } from './helpers/tmp.js'
 
 const soak = Boolean(process.env.SLED_SOAK)
@@ -308,8 +308,7 @@ describe('four worker threads on one path', () => {
           console.log(JSON.stringify({ seen, n }))`,
           [path, `main-${round}`],
         )
-        expect(res.stderr).toBe('')
-        expect(res.status).toBe(0)
+        expectCleanExit(res)
         const out = JSON.parse(res.stdout) as { seen: string; n: number }
         expect(out.seen).toBe('written by the main thread')
         expect(out.n).toBeGreaterThan(0)

@@ -2,6 +2,7 @@
 // bound to the package), for tests about other processes, exit and GC.
 import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
+import { expect } from 'vitest'
 
 const require = createRequire(import.meta.url)
 /** The package's CommonJS entry, for child processes and workers to `require`. */
@@ -25,4 +26,11 @@ export function runNode(script: string, args: string[] = [], nodeFlags: string[]
 
 export function runChild(code: string, args: string[] = [], nodeFlags: string[] = []): ChildResult {
   return runNode(`const sled = require(${JSON.stringify(entry)});\n${code}`, args, nodeFlags)
+}
+
+/** Asserts a child ran to `status` (0 by default) on its own: nothing on stderr, no signal. */
+export function expectCleanExit(res: ChildResult, status = 0): void {
+  expect(res.stderr).toBe('')
+  expect(res.signal).toBeNull()
+  expect(res.status).toBe(status)
 }
