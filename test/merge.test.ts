@@ -2,11 +2,10 @@
 // loop); the new value is returned, undefined deletes, a throwing operator changes
 // nothing and its error is rethrown; operators are per handle; argument errors.
 import { Buffer } from 'node:buffer'
-import { once } from 'node:events'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type Db, open, SledClosedError, SledUnsupportedError } from 'sled-node'
 import { dbPath } from './helpers/tmp.js'
-import { nextMessage, worker } from './helpers/workers.js'
+import { inTwoWorkers } from './helpers/workers.js'
 
 
 const db: Db = open(dbPath())
@@ -277,9 +276,8 @@ describe('concurrent merges', () => {
     const main = open(path)
     try {
       const N = 5_000
-      const gate = new Int32Array(new SharedArrayBuffer(4))
       const script = `
-const { path, n, gate } = workerData
+const { path, n } = workerData
 const db = sled.open(path)
 const tree = db.openTree('merged')
 let runs = 0
@@ -287,16 +285,12 @@ tree.setMergeOperator((key, old, value) => {
   runs++
   return String((old === undefined ? 0 : Number(old.toString())) + Number(value.toString()))
 })
-if (Atomics.add(gate, 0, 1) + 1 === 2) Atomics.notify(gate, 0)
-else while (Atomics.load(gate, 0) < 2) Atomics.wait(gate, 0, 1, 100)
+startTogether()
 for (let i = 0; i < n; i++) tree.merge('counter', '1')
 db.close()
 parentPort.postMessage({ runs })
 `
-      const workers = [0, 1].map(() => worker(script, { path, n: N, gate }))
-      const exited = workers.map((w) => once(w, 'exit'))
-      const results = await Promise.all(workers.map((w) => nextMessage<{ runs: number }>(w)))
-      await Promise.all(exited)
+      const results = await inTwoWorkers<{ runs: number }>(script, { path, n: N })
       console.log(`concurrent merge: operator runs per worker ${results.map((r) => r.runs).join(', ')} for ${N} merges each`)
       for (const r of results) expect(r.runs).toBeGreaterThanOrEqual(N)
       expect(str(main.openTree('merged').get('counter'))).toBe(String(2 * N))

@@ -4,7 +4,6 @@
 // SLED_TRANSACTION_MISUSE instead of deadlocking; conflicts between threads retry.
 import { Buffer } from 'node:buffer'
 import { existsSync } from 'node:fs'
-import { once } from 'node:events'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import {
@@ -19,7 +18,7 @@ import {
 } from 'sled-node'
 import { runChild } from './helpers/child.js'
 import { dbPath, tempDir } from './helpers/tmp.js'
-import { nextMessage, worker } from './helpers/workers.js'
+import { inTwoWorkers } from './helpers/workers.js'
 
 
 const db: Db = open(dbPath())
@@ -511,14 +510,11 @@ describe('conflicts between threads', () => {
     const main = open(path)
     try {
       const N = 10_000
-      const gate = new Int32Array(new SharedArrayBuffer(4))
       const script = `
-const { path, n, gate } = workerData
+const { path, n } = workerData
 const db = sled.open(path)
 const tree = db.openTree('counters')
-// start together, so the two loops overlap as much as possible
-if (Atomics.add(gate, 0, 1) + 1 === 2) Atomics.notify(gate, 0)
-else while (Atomics.load(gate, 0) < 2) Atomics.wait(gate, 0, 1, 100)
+startTogether()
 let runs = 0
 for (let i = 0; i < n; i++) {
   tree.transaction((tx) => {
@@ -530,10 +526,7 @@ for (let i = 0; i < n; i++) {
 db.close()
 parentPort.postMessage({ runs })
 `
-      const workers = [0, 1].map(() => worker(script, { path, n: N, gate }))
-      const exited = workers.map((w) => once(w, 'exit'))
-      const results = await Promise.all(workers.map((w) => nextMessage<{ runs: number }>(w)))
-      await Promise.all(exited)
+      const results = await inTwoWorkers<{ runs: number }>(script, { path, n: N })
       const runs = results.map((r) => r.runs)
       console.log(`counter transactions: callback runs per worker ${runs.join(', ')} (retries: ${runs.map((r) => r - N).join(', ')})`)
       for (const r of runs) expect(r).toBeGreaterThanOrEqual(N)

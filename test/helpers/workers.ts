@@ -1,5 +1,6 @@
 // Inline worker threads for tests: a CommonJS snippet with the package loaded, and
 // the one way to wait for what a worker reports.
+import { once } from 'node:events'
 import { Worker } from 'node:worker_threads'
 import { entry } from './child.js'
 
@@ -35,4 +36,24 @@ export function nextMessage<T = unknown>(w: Worker): Promise<T> {
     w.on('error', onError)
     w.on('exit', onExit)
   })
+}
+
+/**
+ * Runs `code` in two workers at once and resolves with the one message each sends, after
+ * both exited. In `code`, `startTogether()` waits until both workers reach it, so their
+ * loops overlap as much as possible.
+ */
+export async function inTwoWorkers<T>(code: string, workerData: Record<string, unknown>): Promise<T[]> {
+  const gate = new Int32Array(new SharedArrayBuffer(4))
+  const script = `function startTogether() {
+  const { gate } = workerData
+  if (Atomics.add(gate, 0, 1) + 1 === 2) Atomics.notify(gate, 0)
+  else while (Atomics.load(gate, 0) < 2) Atomics.wait(gate, 0, 1, 100)
+}
+${code}`
+  const workers = [0, 1].map(() => worker(script, { ...workerData, gate }))
+  const exited = workers.map((w) => once(w, 'exit'))
+  const results = await Promise.all(workers.map((w) => nextMessage<T>(w)))
+  await Promise.all(exited)
+  return results
 }
