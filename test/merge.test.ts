@@ -7,7 +7,6 @@ import { type Db, open, SledClosedError, SledUnsupportedError } from 'sled-node'
 import { dbPath } from './helpers/tmp.js'
 import { inTwoWorkers } from './helpers/workers.js'
 
-
 const db: Db = open(dbPath())
 afterAll(() => db.close())
 
