@@ -98,10 +98,32 @@ export function requirePath(value: unknown, name = 'path'): string {
   return value
 }
 
+/**
+ * A plain object: made by `{…}`, `Object.create(null)` or JSON.parse (in any realm). Not an
+ * array, a Map, a Date, a class instance or an object inheriting from another object.
+ */
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value) as object | null
+  if (proto === null || proto === Object.prototype) return true
+  // another realm's Object.prototype (vm contexts)
+  if (Object.getPrototypeOf(proto) !== null) return false
+  const ctor = (Object.getOwnPropertyDescriptor(proto, 'constructor')?.value ?? null) as { name?: unknown; prototype?: unknown } | null
+  return typeof ctor === 'function' && ctor.name === 'Object' && ctor.prototype === proto
+}
+
+/**
+ * An options argument: `undefined`, or a plain object (else ERR_INVALID_ARG_TYPE). Returns a
+ * snapshot of its own enumerable properties, so inherited properties are never read and a
+ * getter runs once.
+ */
 export function requireObject(value: unknown, name: string): Record<string, unknown> | undefined {
   if (value === undefined) return undefined
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidType(name, 'of type object', value)
-  return value as Record<string, unknown>
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || !isPlainObject(value)) {
+    throw invalidType(name, 'a plain object', value)
+  }
+  const own: Record<string, unknown> = Object.create(null) as Record<string, unknown>
+  for (const key of Object.keys(value)) own[key] = (value as Record<string, unknown>)[key]
+  return own
 }
 
 function integer(value: unknown, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
