@@ -2,15 +2,17 @@
 // The `sled-node` command line: `sled-node <command> <db-path> [args]` to read, write,
 // list and move the data of a sled database. Parsing is commander's; this file maps
 // commands onto the facade and every failure onto an exit code and one line of text:
-// 0 success, 2 usage error, 1 database error ("sled-node: SLED_LOCKED: …"), never a
-// stack trace.
+// 0 success, 2 usage error, 1 database or input/output error ("sled-node: SLED_LOCKED: …"),
+// never a stack trace.
 
 import { Buffer } from 'node:buffer'
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs'
+import { existsSync, fstatSync, readFileSync, type Stats } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
+import { StringDecoder } from 'node:string_decoder'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { type Db, open, type Tree } from '../index.js'
+import { checkExport, MAX_FIELD } from './export-format.js'
 
 type TextEncoding = 'utf8' | 'hex' | 'base64'
 
@@ -30,6 +32,17 @@ class UsageError extends Error {}
 class NotFoundError extends Error {
   readonly code = 'NOT_FOUND'
 }
+
+/** A value on stdin larger than a value can be: exit 1. */
+class InputTooLargeError extends Error {
+  readonly code = 'INPUT_TOO_LARGE'
+}
+
+/** stdout or stderr could not be written; already reported (or EPIPE, which ends quietly). */
+class OutputFailed extends Error {}
+
+/** The largest value `put` takes from stdin, after decoding: what an export file can carry. */
+const MAX_STDIN_VALUE = MAX_FIELD
 
 const HEX = /^(?:[0-9a-fA-F]{2})*$/
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
@@ -54,9 +67,52 @@ function parseLimit(value: string): number {
   return n
 }
 
+/** The first error of stdout, once seen; every later write() throws OutputFailed. */
+let outputError: NodeJS.ErrnoException | undefined
+/** Settles when everything written so far has reached stdout (or failed). */
+let written: Promise<void> = Promise.resolve()
+
+/**
+ * An error on stdout: EPIPE (the reader went away, as in `sled-node scan db | head`) ends the
+ * run quietly with exit 0; any other (ENOSPC on a full disk, EIO…) is one line and exit 1.
+ */
+function outputFailed(err: NodeJS.ErrnoException): void {
+  if (outputError !== undefined) return
+  outputError = err
+  if (err.code === 'EPIPE') return
+  process.exitCode = 1
+  const code = typeof err.code === 'string' ? err.code : 'EIO'
+  const message = err.message.startsWith(code) ? err.message : `${code}: ${err.message}`
+  process.stderr.write(`sled-node: ${message} (writing to stdout)\n`)
+}
+
 /** Writes to stdout, waiting when the pipe is full so a long scan never piles up in memory. */
 async function write(text: string): Promise<void> {
-  if (!process.stdout.write(text)) await new Promise((done) => process.stdout.once('drain', done))
+  if (outputError !== undefined) throw new OutputFailed()
+  let done: () => void = () => {}
+  written = new Promise<void>((resolve) => (done = resolve))
+  const flowing = process.stdout.write(text, (err) => {
+    if (err) outputFailed(err)
+    done()
+  })
+  if (!flowing && outputError === undefined) {
+    await new Promise<void>((resolve) => {
+      const settle = () => {
+        process.stdout.off('drain', settle)
+        process.stdout.off('error', settle)
+        resolve()
+      }
+      process.stdout.on('drain', settle)
+      process.stdout.on('error', settle)
+    })
+  }
+  if (outputError !== undefined) throw new OutputFailed()
+}
+
+/** Waits until all output reached stdout; a write error there is reported like any other. */
+async function flushOutput(): Promise<void> {
+  await written
+  if (outputError !== undefined) throw new OutputFailed()
 }
 
 /** sled creates its directory with a `conf` file; commands that only read need one to exist. */
@@ -86,11 +142,119 @@ function treeOf(db: Db, name: string | undefined, create: boolean): Tree {
   return db.openTree(name)
 }
 
-/** The whole of stdin: raw bytes for utf8, or text decoded from hex/base64. */
-function readStdin(encoding: TextEncoding): Buffer {
+function tooLarge(size: number | string): InputTooLargeError {
+  return new InputTooLargeError(`the value on stdin is ${size} bytes, more than the ${MAX_STDIN_VALUE} bytes a value can have`)
+}
+
+/**
+ * Hex or base64 text decoded piece by piece, so input of any length is never one string:
+ * whitespace is skipped, and the characters of an unfinished pair (hex) or quad (base64)
+ * wait for the next piece.
+ */
+class TextDecoderStream {
+  readonly #encoding: 'hex' | 'base64'
+  readonly #text = new StringDecoder('utf8')
+  #carry = ''
+  #ended = false
+  #sample = ''
+
+  constructor(encoding: 'hex' | 'base64') {
+    this.#encoding = encoding
+  }
+
+  #invalid(): UsageError {
+    return new UsageError(`the value on stdin is not valid ${this.#encoding}: ${JSON.stringify(this.#sample.slice(0, 40))}`)
+  }
+
+  /** Bytes decoded from this piece of input (and what the last one left over). */
+  push(chunk: Buffer): Buffer {
+    return this.#decode(this.#text.write(chunk), false)
+  }
+
+  end(): Buffer {
+    return this.#decode(this.#text.end(), true)
+  }
+
+  #decode(piece: string, last: boolean): Buffer {
+    if (this.#sample.length < 40) this.#sample += piece.slice(0, 40)
+    const text = this.#carry + piece.replace(/\s+/g, '')
+    const unit = this.#encoding === 'hex' ? 2 : 4
+    const whole = last ? text.length : text.length - (text.length % unit)
+    const ready = text.slice(0, whole)
+    this.#carry = text.slice(whole)
+    if (ready.length === 0) return Buffer.alloc(0)
+    // base64 padding ends the value: nothing may follow it
+    if (this.#ended || ready.length % unit !== 0) throw this.#invalid()
+    if (this.#encoding === 'hex') {
+      if (!HEX.test(ready)) throw this.#invalid()
+    } else {
+      if (!/^[A-Za-z0-9+/]*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(ready)) throw this.#invalid()
+      this.#ended = ready.endsWith('=')
+    }
+    return Buffer.from(ready, this.#encoding)
+  }
+}
+
+/**
+ * The whole of stdin: raw bytes for utf8, or text decoded from hex/base64. Read as a stream
+ * (pipes, FIFOs, slow writers, files); more than MAX_STDIN_VALUE bytes is INPUT_TOO_LARGE.
+ */
+async function readStdin(encoding: TextEncoding): Promise<Buffer> {
   if (process.stdin.isTTY) throw new UsageError('put: give a value, or pipe one on stdin')
-  const raw = readFileSync(0)
-  return encoding === 'utf8' ? raw : bytesFrom(raw.toString('utf8'), encoding, 'the value on stdin')
+  if (encoding === 'utf8') {
+    // a file on stdin says its size up front
+    let stat: Stats | undefined
+    try {
+      stat = fstatSync(0)
+    } catch {
+      stat = undefined
+    }
+    if (stat?.isFile() && stat.size > MAX_STDIN_VALUE) throw tooLarge(stat.size)
+  }
+  const decoder = encoding === 'utf8' ? undefined : new TextDecoderStream(encoding)
+  const pieces: Buffer[] = []
+  let size = 0
+  const add = (bytes: Buffer): void => {
+    size += bytes.length
+    if (size > MAX_STDIN_VALUE) throw tooLarge(`over ${MAX_STDIN_VALUE}`)
+    if (bytes.length > 0) pieces.push(bytes)
+  }
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) add(decoder ? decoder.push(chunk) : chunk)
+  if (decoder) add(decoder.end())
+  return Buffer.concat(pieces, size)
+}
+
+/**
+ * Refuses (exit 2) a command-line argument that was not valid UTF-8: Node decodes argv as
+ * UTF-8 with U+FFFD for invalid bytes, so two different byte strings would name one key.
+ * On Linux the raw bytes are compared with /proc/self/cmdline; where that is not readable,
+ * any U+FFFD in an argument is refused, since it cannot be told apart from an invalid byte.
+ */
+function refuseNonUtf8Arguments(args: readonly string[]): void {
+  let raw: Buffer[] | undefined
+  try {
+    const parts = readFileSync('/proc/self/cmdline')
+    const all: Buffer[] = []
+    for (let at = 0; at < parts.length; ) {
+      const end = parts.indexOf(0, at)
+      const stop = end === -1 ? parts.length : end
+      all.push(parts.subarray(at, stop))
+      at = stop + 1
+    }
+    // the user's arguments are the last ones, after node, its flags and the script
+    if (all.length >= args.length) raw = all.slice(all.length - args.length)
+  } catch {
+    raw = undefined
+  }
+  args.forEach((arg, i) => {
+    const bytes = raw?.[i]
+    const bad = bytes === undefined ? arg.includes('\ufffd') : !bytes.equals(Buffer.from(arg, 'utf8'))
+    if (bad) {
+      throw new UsageError(
+        `argument ${i + 1} (${JSON.stringify(arg.slice(0, 40))}) is not valid UTF-8; give keys, values and prefixes that are not UTF-8 text with --encoding hex or --encoding base64`,
+      )
+    }
+  })
 }
 
 function withCommon(cmd: Command): Command {
@@ -121,6 +285,7 @@ function buildProgram(): Command {
       const value = await withDb(path, false, (db) => treeOf(db, o.tree, false).get(k))
       if (value === undefined) throw new NotFoundError(`no key ${JSON.stringify(key)}`)
       await write(o.json ? `${JSON.stringify({ key, value: textOf(value, o.encoding) })}\n` : `${textOf(value, o.encoding)}\n`)
+      await flushOutput()
     })
 
   withTree(program.command('put').description('store a value (read from stdin when omitted)'))
@@ -129,7 +294,7 @@ function buildProgram(): Command {
     .argument('[value]')
     .action(async (path: string, key: string, value: string | undefined, o: TreeOption) => {
       const k = bytesFrom(key, o.encoding, 'key')
-      const v = value === undefined ? readStdin(o.encoding) : bytesFrom(value, o.encoding, 'value')
+      const v = value === undefined ? await readStdin(o.encoding) : bytesFrom(value, o.encoding, 'value')
       await withDb(path, true, (db) => treeOf(db, o.tree, true).insert(k, v))
     })
 
@@ -140,6 +305,7 @@ function buildProgram(): Command {
       const k = bytesFrom(key, o.encoding, 'key')
       const removed = await withDb(path, false, (db) => treeOf(db, o.tree, false).remove(k))
       if (o.json) await write(`${JSON.stringify({ key, removed: removed !== undefined })}\n`)
+      await flushOutput()
     })
 
   withTree(program.command('scan').description('print entries in key order: "key<TAB>value" lines, or a JSON array'))
@@ -160,6 +326,7 @@ function buildProgram(): Command {
           first = false
         }
         if (o.json) await write(first ? ']\n' : '\n]\n')
+        await flushOutput()
       })
     })
 
@@ -168,6 +335,7 @@ function buildProgram(): Command {
     .action(async (path: string, o: Common) => {
       const names = await withDb(path, false, (db) => db.treeNames().map((n) => n.toString('utf8')))
       await write(o.json ? `${JSON.stringify(names)}\n` : names.map((n) => `${n}\n`).join(''))
+      await flushOutput()
     })
 
   withCommon(program.command('stats').description('entries per tree, size on disk, whether sled recovered data'))
@@ -179,7 +347,10 @@ function buildProgram(): Command {
         sizeOnDisk: db.sizeOnDisk(),
         trees: db.treeNames().map((name) => ({ name: name.toString('utf8'), len: db.openTree(name).len() })),
       }))
-      if (o.json) return write(`${JSON.stringify(stats)}\n`)
+      if (o.json) {
+        await write(`${JSON.stringify(stats)}\n`)
+        return flushOutput()
+      }
       const width = Math.max(...stats.trees.map((t) => t.name.length))
       const lines = [
         `path: ${stats.path}`,
@@ -188,7 +359,8 @@ function buildProgram(): Command {
         'trees:',
         ...stats.trees.map((t) => `  ${t.name.padEnd(width)}  ${t.len}`),
       ]
-      return write(`${lines.join('\n')}\n`)
+      await write(`${lines.join('\n')}\n`)
+      return flushOutput()
     })
 
   withCommon(program.command('export').description("write every tree to a file (sled's export format)"))
@@ -202,9 +374,15 @@ function buildProgram(): Command {
     .argument('<db-path>')
     .argument('<file>')
     .action(async (path: string, file: string) => {
-      // before opening, so a missing file does not leave a new empty database behind
-      accessSync(file, constants.R_OK)
-      await withDb(path, true, (db) => db.importFrom(file))
+      // the whole file is checked before the database is opened: a file that is missing or
+      // not a valid export leaves no new database behind. Input that cannot be read twice
+      // (a FIFO, /dev/stdin) is checked into a temporary copy, which is then imported.
+      const checked = await checkExport(file)
+      try {
+        await withDb(path, true, (db) => db.importFrom(checked.path))
+      } finally {
+        await checked.close()
+      }
     })
 
   return program
@@ -212,6 +390,8 @@ function buildProgram(): Command {
 
 /** One line on stderr and the exit status for any failure. */
 function report(err: unknown): number {
+  // reported when it happened; EPIPE is a quiet end
+  if (err instanceof OutputFailed) return outputError?.code === 'EPIPE' ? 0 : 1
   if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2 // commander printed it
   const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown }
   const text = typeof message === 'string' ? message : String(err)
@@ -227,14 +407,21 @@ function report(err: unknown): number {
 }
 
 async function main(): Promise<void> {
-  // a closed pipe (`sled-node scan db | head`) ends the output, not the run with an error
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0)
+  // a closed pipe (`sled-node scan db | head`) ends the output, not the run with an error;
+  // any other error on stdout is one line on stderr and exit 1 (also for commander's help)
+  process.stdout.on('error', outputFailed)
+  // nowhere left to say it: the exit status tells
+  process.stderr.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') process.exitCode = 1
   })
   try {
+    refuseNonUtf8Arguments(process.argv.slice(2))
     await buildProgram().parseAsync(process.argv)
+    await flushOutput()
   } catch (err) {
-    process.exitCode = report(err)
+    const status = report(err)
+    // an output error reported on the way keeps its exit 1
+    if (status !== 0 || process.exitCode === undefined) process.exitCode = status
   }
 }
 
