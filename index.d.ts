@@ -56,7 +56,7 @@ export declare class NativeSubscriber {
   take(): Buffer | null
   /** Keeps the process alive while a `next()` waits (`true`), or not (`false`). */
   keepAlive(alive: boolean): void
-  /** Stops the pump and frees sled's subscriber; later `take()` calls throw SLED_CLOSED. */
+  /** Stops delivery to this subscriber; later `take()` calls throw SLED_CLOSED. */
   close(): void
 }
 
@@ -146,7 +146,11 @@ export interface CasResult {
   proposed: Buffer | undefined
 }
 
-/** Flushes every database open in this process (called when a JS environment ends). */
+/**
+ * Flushes every database open in this process (called when a JS environment ends).
+ * Does nothing on a thread inside a transaction callback (`process.exit()` there):
+ * sled's flush waits for the transaction lock that this very thread holds.
+ */
 export declare function flushAll(): void
 
 /**
@@ -154,6 +158,12 @@ export declare function flushAll(): void
  * environment (the main thread or a worker) is torn down.
  */
 export declare function installExitFlush(): void
+
+/**
+ * Whether a JS transaction callback is running on this thread (this thread then holds
+ * sled's process-wide transaction lock).
+ */
+export declare function inTransaction(): boolean
 
 /**
  * Options as the facade hands them over. Every field is optional; absent means
@@ -192,11 +202,8 @@ export interface RangeSpec {
   limit?: number
 }
 
-/**
- * Registers `buffer` as this thread's scratch; it is kept alive by a reference that
- * lives as long as the environment.
- */
-export declare function setScratch(buffer: Buffer): void
+/** This thread's scratch Buffer, made on the first call. */
+export declare function scratch(): Buffer
 
 /**
  * Runs `callback(txTrees)` as one sled transaction over `trees` (all of one database)

@@ -66,7 +66,7 @@ type NodeArgError = TypeError & { code: string }
 
 /** A Node-style argument error (`TypeError`/`RangeError` with an `ERR_*` code). */
 export function argError(code: string, message: string): NodeArgError {
-  const err = (code === 'ERR_OUT_OF_RANGE' ? new RangeError(message) : new TypeError(message)) as NodeArgError
+  const err = (code === 'ERR_OUT_OF_RANGE' || code === 'ERR_BUFFER_TOO_LARGE' ? new RangeError(message) : new TypeError(message)) as NodeArgError
   Object.defineProperty(err, 'code', { value: code, enumerable: true, writable: true, configurable: true })
   return err
 }

@@ -47,6 +47,9 @@ export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<E
   #at = 0
   // async next() calls run one after another, so chunks are consumed in order
   #pending: Promise<unknown> = Promise.resolve()
+  // async next() calls not yet settled: a sync step meanwhile is refused, since it
+  // would race the chunk being fetched for them (one position, one consumer at a time)
+  #inFlight = 0
 
   /** @internal created by range(), scanPrefix() and iter() */
   constructor(token: symbol, native: NativeIter, owner: object, life: Life, coders: Coders) {
@@ -105,9 +108,15 @@ export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<E
 
   next(): IteratorResult<Entry<K, V>> {
     EntryIterator.#check(this)
-    // fast path: an entry is buffered and the handle is open
-    if (this.#at < this.#buffer.length && !this.#life.closed) {
+    // fast path: an entry is buffered, the handle is open and no async step is running
+    if (this.#at < this.#buffer.length && !this.#life.closed && this.#inFlight === 0) {
       return { done: false, value: this.#buffer[this.#at++] as unknown as Entry<K, V> }
+    }
+    if (this.#inFlight > 0) {
+      throw argError(
+        'ERR_INVALID_STATE',
+        'iterator next: an async next() of this iterator has not settled yet; await it before stepping synchronously (both share one position)',
+      )
     }
     for (;;) {
       const ready = this.#take()
@@ -149,7 +158,12 @@ export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<E
             self.#refill(await (self.#native as NativeIter).nextChunkAsync())
           }
         }
+        self.#inFlight++
+        const settled = (): void => {
+          self.#inFlight--
+        }
         const result = self.#pending.then(step, step)
+        result.then(settled, settled)
         self.#pending = result
         return result
       },

@@ -136,10 +136,13 @@ export const openNativeAsync = wrap('openAsync', addon.openAsync as AnyMethod) a
 /**
  * This thread's scratch buffer for `get` (crates/sled-node/src/scratch.rs): values up
  * to its size are copied into it natively and out of it into a pooled Buffer here,
- * which costs less than creating a Buffer from native code.
+ * which costs less than creating a Buffer from native code. It belongs to the thread:
+ * every load of this module on the thread gets the same one.
  */
-const scratch = Buffer.allocUnsafeSlow(64 * 1024)
-addon.setScratch(scratch)
+const scratch: Buffer = addon.scratch()
+
+/** Whether a transaction callback is running on this thread (any load of the facade). */
+export const inTransaction: () => boolean = addon.inTransaction
 
 /**
  * Bytes `start` to `end` of `bytes` in a Buffer of their own, from Node's pool when small:

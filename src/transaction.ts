@@ -6,7 +6,7 @@ import type { Buffer } from 'node:buffer'
 import { type Bytes, invalidValue, requireArray, requireFunction } from './args.js'
 import { Batch } from './batch.js'
 import { argError, SledError } from './errors.js'
-import { type NativeTxTree, runTransaction } from './native.js'
+import { inTransaction, type NativeTxTree, runTransaction } from './native.js'
 import { CONSTRUCT } from './token.js'
 import { type Tree, treeInternals } from './tree.js'
 import type { Coders } from './encodings.js'
@@ -66,16 +66,13 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   )
 }
 
-// transaction callbacks running on this thread (module state is per JS thread)
-let running = 0
-
 /**
  * SLED_TRANSACTION_MISUSE if a transaction callback is running on this thread. Native
  * entry points check this themselves; this is for calls whose native part runs later
  * (getAsync reads in the next tick, when the callback has returned).
  */
 export function refuseInTransaction(op: string): void {
-  if (running > 0) {
+  if (inTransaction()) {
     throw new SledError(
       `${op} was called inside a transaction callback; use the TransactionalTree passed to the callback (sled would deadlock)`,
       'SLED_TRANSACTION_MISUSE',
@@ -112,14 +109,11 @@ export function transaction<T>(trees: readonly object[], fn: (txs: Transactional
       internals.map((t) => t.native),
       (txs) => {
         thrown = undefined
-        running++
         try {
           return checkedResult(body(txs.map((tx, i) => new TransactionalTree<unknown, unknown>(CONSTRUCT, tx, (internals[i] as { coders: Coders }).coders))))
         } catch (error) {
           thrown = { value: error }
           throw error
-        } finally {
-          running--
         }
       },
     ) as T

@@ -168,3 +168,37 @@ describe('errors raised by the library have the right class, code and name', () 
     db.close()
   })
 })
+
+describe('a Rust panic', () => {
+  // the conf file of a compressed database (valid CRC) put into an uncompressed one makes
+  // sled 0.34.7 panic while recovering: a real panic, reached through the public API
+  it('becomes SledPanicError with its message and location, and nothing is printed to stderr', () => {
+    const dir = tempDir()
+    const res = runChild(
+      `const fs = require('node:fs')
+      const [a, b] = [process.argv[1] + '/a', process.argv[1] + '/b']
+      const compressed = sled.open(a, { compression: true })
+      compressed.insert('x', 'y')
+      compressed.close()
+      const plain = sled.open(b)
+      for (let i = 0; i < 1000; i++) plain.insert('k' + i, 'v'.repeat(100))
+      plain.close()
+      fs.copyFileSync(a + '/conf', b + '/conf')
+      try {
+        sled.open(b).close()
+        console.log(JSON.stringify({ opened: true }))
+      } catch (e) {
+        console.log(JSON.stringify({ name: e.constructor.name, code: e.code, message: e.message }))
+      }
+      // the process goes on, and the path is usable again once the conf is put back
+      console.log(JSON.stringify({ after: sled.open(a).get('x').toString() }))`,
+      [dir],
+    )
+    expect(res.stderr).toBe('')
+    expect(res.status).toBe(0)
+    const [outcome, after] = res.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, string>)
+    expect(outcome).toMatchObject({ name: 'SledPanicError', code: 'SLED_PANIC' })
+    expect(outcome?.message).toMatch(/^open on .*: sled panicked: .+ \(at .+\.rs:\d+:\d+\)$/)
+    expect(after).toEqual({ after: 'y' })
+  })
+})

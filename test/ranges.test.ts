@@ -3,6 +3,7 @@ import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type Db, open, type RangeOptions, SledClosedError, SledCollectionNotFoundError, type Tree } from 'sled-node'
 import { hex, type Pair, sortedEntries } from './helpers/model.js'
+import { caught } from './helpers/caught.js'
 import { dbPath } from './helpers/tmp.js'
 
 // fixed seed unless one is given, so CI is reproducible; FC_RUNS raises the count for soaks
@@ -212,6 +213,25 @@ describe('iterator lifetimes', () => {
     expect(() => b.next()).toThrow(SledClosedError)
     await expect(c.next()).rejects.toThrow(SledClosedError)
     expect(() => local.range()).toThrow(SledClosedError)
+  })
+
+  it('a sync step while an async next() is unsettled is refused (ERR_INVALID_STATE); afterwards both share one position', async () => {
+    const { tree } = load('mixed-steps', Array.from({ length: 1000 }, (_, i) => Buffer.from([i >> 8, i & 0xff])))
+    const entries = tree.iter()
+    const stepper = entries[Symbol.asyncIterator]()
+    const first = stepper.next()
+    const refused = caught(() => entries.next())
+    expect(refused).toBeInstanceOf(TypeError)
+    expect(refused).toMatchObject({ code: 'ERR_INVALID_STATE' })
+    expect(() => [...entries]).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }))
+    const seen = [((await first).value as [Buffer, Buffer])[0]]
+    // settled: sync steps go on from the same position, then async ones again
+    seen.push((entries.next().value as [Buffer, Buffer])[0])
+    seen.push(((await stepper.next()).value as [Buffer, Buffer])[0])
+    for (const [key] of entries) seen.push(key)
+    expect(seen.length).toBe(1000)
+    expect(seen.map((k) => k.readUInt16BE(0))).toEqual(Array.from({ length: 1000 }, (_, i) => i))
+    expect((await stepper.next()).done).toBe(true)
   })
 
   it('an iterator of a dropped tree fails with SledCollectionNotFoundError', () => {

@@ -16,6 +16,7 @@ import {
   TransactionalTree,
   type Tree,
 } from 'sled-node'
+import { caught } from './helpers/caught.js'
 import { runChild } from './helpers/child.js'
 import { dbPath, tempDir } from './helpers/tmp.js'
 import { inTwoWorkers } from './helpers/workers.js'
@@ -301,6 +302,25 @@ describe('bad arguments', () => {
     } finally {
       other.close()
     }
+  })
+
+  it('one tree listed twice (the same handle or two handles of it) is ERR_INVALID_ARG_VALUE, and fn is never called', () => {
+    const tree = db.openTree('twice')
+    const again = db.openTree('twice')
+    for (const list of [[tree, tree], [tree, again], [db.openTree('other'), again, tree]]) {
+      let called = false
+      const thrown = caught(() =>
+        transaction(list, () => {
+          called = true
+        }),
+      )
+      expect(thrown).toBeInstanceOf(TypeError)
+      expect(thrown).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' })
+      expect(String((thrown as Error).message)).toMatch(/same tree/)
+      expect(called).toBe(false)
+    }
+    // the default tree too, through the Db and through defaultTree-like reuse
+    expect(() => transaction([db, db], () => 1)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }))
   })
 
   it('an empty tree list is a TypeError; so are a non-array, non-trees and a non-function fn', () => {

@@ -1,6 +1,6 @@
 // Every Tree method, on a Db (its default tree) and on a named tree: happy paths and
 // the byte-level edge cases (empty keys and values, zero bytes, views, UTF-8).
-import { Buffer } from 'node:buffer'
+import { Buffer, constants } from 'node:buffer'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { type Db, open, Tree } from 'sled-node'
 import { caught } from './helpers/caught.js'
@@ -488,5 +488,25 @@ describe('Db.checksum versus a tree checksum', () => {
     expect(defaultOnly()).toBe(t.checksum())
     expect(db.checksum()).not.toBe(t.checksum())
     db.close()
+  })
+})
+
+// Node 20's Buffers stop at 4 GiB; later Nodes allow far more than a test should allocate
+describe.runIf(constants.MAX_LENGTH <= 2 ** 32)('getMany past the Buffer limit', () => {
+  it('is a RangeError ERR_BUFFER_TOO_LARGE, not a plain Error', () => {
+    const db = open(dbPath())
+    try {
+      const big = Buffer.alloc(64 * 1024 * 1024, 7)
+      db.insert('big', big)
+      // 65 × 64 MiB packed is over 4 GiB; sled shares the value, so little is allocated
+      const count = Math.ceil((constants.MAX_LENGTH + 1) / big.length)
+      const thrown = caught(() => db.getMany(Array.from({ length: count }, () => 'big')))
+      expect(thrown).toBeInstanceOf(RangeError)
+      expect(thrown).toMatchObject({ code: 'ERR_BUFFER_TOO_LARGE' })
+      // the handle is fine afterwards
+      expect(db.getMany(['big'])[0]?.equals(big)).toBe(true)
+    } finally {
+      db.close()
+    }
   })
 })

@@ -3,10 +3,16 @@
 //! It does the two things no method may forget: refuse calls made from inside a
 //! transaction callback (sled would deadlock on its process-wide lock), and turn a
 //! Rust panic into `SLED_PANIC` instead of aborting the process.
+//!
+//! A library must not write to its user's stderr: a panic caught here is reported on
+//! the error (message and location), never printed. The panic hook records it for the
+//! catching thread; panics nobody catches (on sled's own threads) still go to Rust's
+//! default hook, since nothing else would report them.
 
 use std::any::Any;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Once;
 
 use napi::Result;
 
@@ -15,6 +21,45 @@ use crate::error::{coded, Code};
 thread_local! {
   /// Set while a JS transaction callback runs on this thread.
   static IN_TRANSACTION: Cell<bool> = const { Cell::new(false) };
+  /// Set while [`catching`] runs on this thread: its panics are recorded, not printed.
+  static CATCHING: Cell<bool> = const { Cell::new(false) };
+  /// The last caught panic of this thread: "message (at file:line:column)".
+  static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+static HOOK: Once = Once::new();
+
+/// Installs the hook that keeps caught panics off stderr (once per process).
+fn install_hook() {
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if CATCHING.with(Cell::get) {
+                let location = info
+                    .location()
+                    .map(|l| format!(" (at {}:{}:{})", l.file(), l.line(), l.column()))
+                    .unwrap_or_default();
+                let text = format!("{}{location}", panic_message(info.payload()));
+                LAST_PANIC.with(|last| *last.borrow_mut() = Some(text));
+            } else {
+                default(info);
+            }
+        }));
+    });
+}
+
+/// Runs `f`; a panic in it becomes `Err` with its message and location, and is not
+/// printed.
+pub fn catching<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    install_hook();
+    let outer = CATCHING.with(|c| c.replace(true));
+    let result = catch_unwind(AssertUnwindSafe(f));
+    CATCHING.with(|c| c.set(outer));
+    result.map_err(|payload| {
+        LAST_PANIC
+            .with(|last| last.borrow_mut().take())
+            .unwrap_or_else(|| panic_message(payload.as_ref()))
+    })
 }
 
 /// Runs `f` with this thread marked as inside a transaction callback.
@@ -27,6 +72,27 @@ pub fn inside_transaction<T>(f: impl FnOnce() -> T) -> T {
     }
     let _reset = Reset(IN_TRANSACTION.with(|flag| flag.replace(true)));
     f()
+}
+
+/// Whether a JS transaction callback is running on this thread (this thread then holds
+/// sled's process-wide transaction lock).
+#[napi_derive::napi]
+pub fn in_transaction() -> bool {
+    IN_TRANSACTION.with(Cell::get)
+}
+
+/// Runs `f` here, or on a new thread when this thread is inside a transaction callback:
+/// finalizers close handles, and closing may wait for work that waits for the
+/// transaction lock this thread holds.
+pub fn off_transaction(f: impl FnOnce() + Send + 'static) {
+    if in_transaction() {
+        // if no thread can be made, leak rather than deadlock: finalizers must not block
+        let _ = std::thread::Builder::new()
+            .name("sled-node-finalize".into())
+            .spawn(f);
+    } else {
+        f();
+    }
 }
 
 /// Runs one exported operation: checks the transaction guard and catches panics.
@@ -47,17 +113,15 @@ pub fn guard<T>(op: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
 /// Catches a panic in `f`; used directly where the transaction guard does not apply
 /// (work on the libuv pool, finalizers).
 pub fn catch_panic<T>(op: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(result) => result,
-        Err(payload) => Err(coded(
-            Code::Panic,
-            &[],
-            format!("{op} panicked: {}", panic_message(&payload)),
-        )),
-    }
+    catching(f).unwrap_or_else(|panic| Err(panicked(op, &panic)))
 }
 
-fn panic_message(payload: &Box<dyn Any + Send>) -> String {
+/// The `SLED_PANIC` error for a panic [`catching`] reported.
+pub fn panicked(op: &str, panic: &str) -> napi::Error {
+    coded(Code::Panic, &[], format!("{op} panicked: {panic}"))
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {

@@ -174,9 +174,15 @@ pub fn packed_buffer(
     let mut value = ptr::null_mut();
     if unsafe { sys::napi_create_buffer(env, size, &mut data, &mut value) } != sys::Status::napi_ok
     {
-        return Err(Error::new(
-            Status::GenericFailure,
-            format!("could not allocate a Buffer for packed {what}"),
+        // Node leaves its own plain `Error` (ERR_BUFFER_TOO_LARGE) pending; clear it so
+        // the caller gets the typed error below instead
+        let mut pending = ptr::null_mut();
+        // SAFETY: plain napi call on the JS thread; fails harmlessly when nothing is pending
+        unsafe { sys::napi_get_and_clear_last_exception(env, &mut pending) };
+        return Err(crate::error::coded(
+            crate::error::Code::BufferTooLarge,
+            &[],
+            format!("the {what} read ({size} bytes packed) do not fit in one Buffer; read fewer at a time"),
         ));
     }
     let out: &mut [u8] = if size == 0 {

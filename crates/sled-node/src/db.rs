@@ -1,12 +1,13 @@
 //! `NativeDb`: one JS handle on a shared database.
 //!
-//! The handle owns one `Arc<Shared>` (its share of the registry entry), the slot of
-//! the default tree, and weak links to every child it created (trees, later
-//! iterators and subscribers). `close()` empties the children, then gives the
-//! `Arc<Shared>` back to the registry; the last handle of a path drops sled's Db
-//! there, so the file lock is free before `close()` returns. The finalizer does the
-//! same without the extra flush (sled's drop flushes).
+//! The handle owns one [`Share`] of the registry entry, the slot of the default tree,
+//! and weak links to every child it created (trees, iterators, subscribers).
+//! `close()` empties the children, then drops the share; the last share of a path
+//! drops sled's Db there, so the file lock is free before `close()` returns. The
+//! finalizer does the same without the extra flush (sled's drop flushes), and so does
+//! dropping a handle that never reached JS (the share releases itself).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
 use napi::bindgen_prelude::{AsyncTask, ObjectFinalize};
@@ -14,19 +15,22 @@ use napi::{Env, Result};
 use napi_derive::napi;
 use parking_lot::{Mutex, RwLock};
 
-use crate::boundary::guard;
+use crate::boundary::{guard, off_transaction};
 use crate::bytes::Bytes;
 use crate::error::{closed, coded, from_sled, Code};
 use crate::options::NativeOpenOptions;
-use crate::registry::{self, Shared};
-use crate::slot::{Child, Slot};
+use crate::registry::{self, Share};
+use crate::slot::{Child, HandleLock, Slot};
 use crate::tasks::{CloseTask, OpenTask};
 use crate::tree::NativeTree;
 
 const DEFAULT_TREE: &[u8] = b"__sled__default";
 
 pub struct DbState {
-    shared: RwLock<Option<Arc<Shared>>>,
+    /// Set first by `detach`, read alone by `closed`: a getter never waits on a lock.
+    closed: AtomicBool,
+    /// Read for the length of one operation (never while JS runs); written by `detach`.
+    shared: RwLock<Option<Share>>,
     children: Mutex<Vec<Weak<dyn Child>>>,
     default_tree: Arc<Slot>,
     path: String,
@@ -35,10 +39,16 @@ pub struct DbState {
 
 impl DbState {
     /// Runs `f` with the open database, or fails with `SLED_CLOSED`.
-    fn with<T>(&self, op: &str, f: impl FnOnce(&Shared) -> Result<T>) -> Result<T> {
-        guard(op, || match &*self.shared.read() {
-            Some(shared) => f(shared),
-            None => Err(closed(op, &self.path)),
+    fn with<T>(&self, op: &str, f: impl FnOnce(&Share) -> Result<T>) -> Result<T> {
+        guard(op, || {
+            let _held = HandleLock::enter(op, &self.path)?;
+            if self.closed.load(Ordering::Acquire) {
+                return Err(closed(op, &self.path));
+            }
+            match &*self.shared.read() {
+                Some(shared) => f(shared),
+                None => Err(closed(op, &self.path)),
+            }
         })
     }
 
@@ -50,7 +60,8 @@ impl DbState {
 
     /// Empties every child and takes this handle's share of the database.
     /// After this, every method of the handle and its children reports closed.
-    pub fn detach(&self) -> Option<Arc<Shared>> {
+    pub fn detach(&self) -> Option<Share> {
+        self.closed.store(true, Ordering::Release);
         let children = std::mem::take(&mut *self.children.lock());
         for child in children.iter().filter_map(Weak::upgrade) {
             child.close();
@@ -61,18 +72,32 @@ impl DbState {
 
     /// Flushes (when asked) and gives the share back to the registry. The share is
     /// released even when the flush fails, so the lock never leaks.
-    pub fn finish(shared: Arc<Shared>, flush: bool) -> Result<()> {
+    pub fn finish(share: Share, flush: bool) -> Result<()> {
         let flushed = if flush {
-            shared
+            share
                 .db
                 .flush()
                 .map(drop)
-                .map_err(|e| from_sled("close", &shared.subject, e))
+                .map_err(|e| from_sled("close", &share.subject, e))
         } else {
             Ok(())
         };
-        registry::release(shared);
+        drop(share);
         flushed
+    }
+}
+
+impl Drop for DbState {
+    /// A handle dropped without `close()` or a finalizer (its JS object was never
+    /// made, e.g. an `openAsync` result in a worker being terminated) still gives
+    /// its share back.
+    fn drop(&mut self) {
+        if let Some(share) = self.shared.get_mut().take() {
+            let _ = crate::boundary::catch_panic("finalize", || {
+                self.default_tree.close();
+                Self::finish(share, false)
+            });
+        }
     }
 }
 
@@ -83,18 +108,20 @@ pub struct NativeDb {
 }
 
 impl NativeDb {
-    pub fn from_shared(shared: Arc<Shared>) -> Result<NativeDb> {
+    pub fn from_shared(shared: Share) -> Result<NativeDb> {
         let tree: &sled::Tree = &shared.db;
-        let db_id = Arc::as_ptr(&shared) as usize;
         let default_tree = Arc::new(Slot::new(
             tree.clone(),
             format!("the default tree of {}", shared.subject),
-            db_id,
+            shared.id(),
+            DEFAULT_TREE.to_vec(),
+            shared.hubs.clone(),
         ));
         Ok(NativeDb {
             state: Arc::new(DbState {
                 path: shared.subject.clone(),
                 was_recovered: shared.db.was_recovered(),
+                closed: AtomicBool::new(false),
                 shared: RwLock::new(Some(shared)),
                 children: Mutex::new(Vec::new()),
                 default_tree,
@@ -123,6 +150,8 @@ pub fn open_async(path: String, options: Option<NativeOpenOptions>) -> Result<As
 }
 
 /// Flushes every database open in this process (called when a JS environment ends).
+/// Does nothing on a thread inside a transaction callback (`process.exit()` there):
+/// sled's flush waits for the transaction lock that this very thread holds.
 #[napi]
 pub fn flush_all() {
     registry::flush_all();
@@ -146,7 +175,7 @@ impl NativeDb {
 
     #[napi(getter)]
     pub fn closed(&self) -> bool {
-        self.state.shared.read().is_none()
+        self.state.closed.load(Ordering::Acquire)
     }
 
     /// Whether sled recovered an existing database when this path was first opened.
@@ -178,7 +207,9 @@ impl NativeDb {
             let slot = Arc::new(Slot::new(
                 tree,
                 subject,
-                std::ptr::from_ref(shared) as usize,
+                shared.id(),
+                name.to_vec(),
+                shared.hubs.clone(),
             ));
             shared.register_tree(name, &slot);
             let weak: Weak<dyn Child> = Arc::downgrade(&slot) as Weak<dyn Child>;
@@ -273,12 +304,15 @@ impl NativeDb {
 
 impl ObjectFinalize for NativeDb {
     fn finalize(self, _env: Env) -> Result<()> {
-        // a panic here would abort the process; sled's own drop flushes
-        let _ = crate::boundary::catch_panic("finalize", || {
-            if let Some(shared) = self.state.detach() {
-                DbState::finish(shared, false)?;
-            }
-            Ok(())
+        let state = self.state.clone();
+        off_transaction(move || {
+            // a panic here would abort the process; sled's own drop flushes
+            let _ = crate::boundary::catch_panic("finalize", || {
+                if let Some(share) = state.detach() {
+                    DbState::finish(share, false)?;
+                }
+                Ok(())
+            });
         });
         Ok(())
     }

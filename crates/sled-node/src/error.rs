@@ -24,6 +24,7 @@ pub enum Code {
     SubscriberOverflow,
     InvalidArgValue,
     OutOfRange,
+    BufferTooLarge,
 }
 
 impl Code {
@@ -43,6 +44,7 @@ impl Code {
             Code::SubscriberOverflow => "SLED_SUBSCRIBER_OVERFLOW",
             Code::InvalidArgValue => "ERR_INVALID_ARG_VALUE",
             Code::OutOfRange => "ERR_OUT_OF_RANGE",
+            Code::BufferTooLarge => "ERR_BUFFER_TOO_LARGE",
         }
     }
 }

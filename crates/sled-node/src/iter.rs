@@ -248,7 +248,9 @@ impl NativeIter {
 
 impl ObjectFinalize for NativeIter {
     fn finalize(self, _env: Env) -> Result<()> {
-        self.state.close();
+        // the cursor's lock may be held by a fetch that waits for sled's transaction lock
+        let state = self.state;
+        crate::boundary::off_transaction(move || state.close());
         Ok(())
     }
 }

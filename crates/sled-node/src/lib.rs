@@ -1,18 +1,63 @@
 //! sled-node: a napi-rs binding of sled 0.34.7.
 //!
 //! Who owns what: a process-wide registry (`registry.rs`) maps each canonical path to
-//! one shared `sled::Db`, reference-counted by handles, for every thread and worker.
+//! one shared `sled::Db`, counted by [`registry::Share`]s, for every thread and worker.
 //! Each JS `Db` owns a `NativeDb` (`db.rs`) holding one share plus weak links to the
 //! slots (`slot.rs`) of everything it created; each slot holds exactly one sled clone.
-//! `close()` empties those slots, then returns the share; the last share drops sled's
-//! Db on the calling thread, so the file lock is free when `close()` returns.
-//! Finalizers do the same for handles that are never closed.
+//! `close()` empties those slots, then drops the share; the last share drops sled's Db
+//! on the calling thread, so the file lock is free when `close()` returns. Finalizers
+//! do the same for handles that are never closed, and a share that never reached JS
+//! releases itself when dropped.
 //!
 //! Which thread runs what: sync methods run on the calling JS thread; `…Async`
-//! methods run on the libuv pool (`tasks.rs`). Every entry point runs inside
-//! `boundary::guard` (panics become `SLED_PANIC`; calls from a transaction callback
-//! become `SLED_TRANSACTION_MISUSE`). Errors are coded in one place (`error.rs`) and
-//! turned into JS classes by the facade.
+//! methods run on the libuv pool (`tasks.rs`); each watched tree has one pump thread
+//! (`subscriber.rs`). Every entry point runs inside `boundary::guard` (panics become
+//! `SLED_PANIC`; calls from a transaction callback become `SLED_TRANSACTION_MISUSE`).
+//! Errors are coded in one place (`error.rs`) and turned into JS classes by the facade.
+//!
+//! # Lock discipline
+//!
+//! Every lock and wait in the binding, and in sled where the binding can reach it.
+//! The rules: no lock of ours is held while JS runs or while waiting on another
+//! thread, except the waits listed here, each of which ends without the waiter's help.
+//!
+//! sled's:
+//! - **Transaction lock** (sled's process-wide `concurrency_control`): every write takes
+//!   its read side; `apply_batch`, `checksum` and transactions take its write side. A JS
+//!   transaction callback runs while its thread holds the write side, so that thread
+//!   may not call sled at all: `guard` refuses every entry point there, finalizers move
+//!   their closing to another thread (`boundary::off_transaction`), and the exit-time
+//!   flush is skipped there (`registry::flush_all`). Other threads wait for the
+//!   transaction to end, which needs nothing from them.
+//! - **Subscriber locks and channels**: one `RwLock` per watched prefix and a 1,024-slot
+//!   channel per sled subscriber; a writer blocks on a full channel with the read side
+//!   held. The binding registers exactly one sled subscriber per tree, drains it on its
+//!   own thread without ever waiting for JS, and never drops it while writers can reach
+//!   it (`subscriber.rs` gives the argument in full).
+//! - sled's internal locks (page cache, log, flusher) are taken only inside sled calls,
+//!   which never call back into the binding.
+//!
+//! Ours:
+//! - **Registry** (`registry::REGISTRY`, a mutex and a condvar): held for map updates and
+//!   for `flush_all`; opens of a path being opened or closed wait on the condvar for
+//!   that open or close to finish (sled's open and drop run with the mutex released).
+//! - **Db handle** (`DbState.shared`, RwLock): read for one operation, written by
+//!   `detach`. Its `closed` flag is an atomic set first, so getters never wait.
+//! - **Slot** (`Slot.state`, RwLock): read for one sled operation, never while JS runs,
+//!   never twice on one thread (`slot::HandleLock` refuses, checked by `cargo test`);
+//!   written only to swap the tree out. Transactions *pin* slots (a clone, no lock) and
+//!   `close()`/`dropTree()` wait for other threads' pins: a transaction ends on its own.
+//! - **Children lists** (slots', handles', the registry's tree lists): plain mutexes
+//!   held to push or take the list, never while closing what is in it.
+//! - **Iterator cursor** (mutex): held while one chunk is read from sled.
+//! - **Subscriber hub** (mutex): held by the pump (at most 256 events at a time) or by
+//!   `watchPrefix` (the backlog, at most 1,280 events) while they move events into
+//!   queues; each **subscriber queue** and its **notify** mutex are held only to push,
+//!   take or mark closed. JS is woken after these are released.
+//! - **Transaction callback**: no lock of ours is held while it runs (only pins).
+//!
+//! Order where two are held: Db handle → slot → (cursor | hub → queue → notify);
+//! registry → sled's flush.
 
 // napi's exports are registered only in the cdylib build; under `cargo test` they look unused
 #![cfg_attr(test, allow(dead_code))]

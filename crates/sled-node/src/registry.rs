@@ -9,7 +9,7 @@
 //! with `SLED_LOCKED`.
 
 use std::collections::HashMap;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::mem::ManuallyDrop;
 use std::path::PathBuf;
 use std::sync::{Arc, LazyLock, Weak};
 
@@ -19,6 +19,39 @@ use parking_lot::{Condvar, Mutex};
 use crate::error::{coded, from_io, from_sled, Code};
 use crate::options::{NativeOpenOptions, Settings, Stored};
 use crate::slot::Slot;
+use crate::subscriber::Hubs;
+
+/// One handle's share of an open database: dropping it gives the share back
+/// ([`release`]), wherever that happens — `close()`, a finalizer, or a result that
+/// never reached JS (an `openAsync` whose worker was terminated). The file lock can
+/// therefore never outlive the last share.
+pub struct Share(ManuallyDrop<Arc<Shared>>);
+
+impl std::ops::Deref for Share {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl Share {
+    fn new(shared: Arc<Shared>) -> Share {
+        Share(ManuallyDrop::new(shared))
+    }
+
+    /// Identifies the shared database (transactions need all their trees in one).
+    pub fn id(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
+    }
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        // SAFETY: taken once, here; the field is never used again
+        let shared = unsafe { ManuallyDrop::take(&mut self.0) };
+        release(shared);
+    }
+}
 
 /// One open sled database, shared by every handle of its path.
 pub struct Shared {
@@ -30,6 +63,8 @@ pub struct Shared {
     /// Every live tree slot of this database by tree name, across all handles
     /// and threads, so `dropTree` can invalidate them all.
     trees: Mutex<HashMap<Vec<u8>, Vec<Weak<Slot>>>>,
+    /// The subscriber hub of each watched tree (see `subscriber.rs`).
+    pub hubs: Arc<Hubs>,
 }
 
 impl Shared {
@@ -47,6 +82,9 @@ impl Shared {
         for slot in slots.iter().filter_map(Weak::upgrade) {
             slot.mark_dropped();
         }
+        // after the slots: none of them can start a subscriber on the old tree now, so a
+        // tree created again under this name gets a hub of its own
+        self.hubs.forget(name);
     }
 }
 
@@ -78,7 +116,7 @@ fn canonical(path: &str) -> Result<PathBuf> {
 }
 
 /// Returns the shared database for `path`, opening it if no handle has it open.
-pub fn acquire(path: &str, opts: &NativeOpenOptions) -> Result<Arc<Shared>> {
+pub fn acquire(path: &str, opts: &NativeOpenOptions) -> Result<Share> {
     let settings = Settings::from_options(opts)?;
     let create_new = opts.create_new.unwrap_or(false);
     let path = canonical(path)?;
@@ -103,7 +141,7 @@ pub fn acquire(path: &str, opts: &NativeOpenOptions) -> Result<Arc<Shared>> {
                     ));
                 }
                 *handles += 1;
-                return Ok(shared.clone());
+                return Ok(Share::new(shared.clone()));
             }
             Some(Entry::Busy) => REGISTRY.changed.wait(&mut entries),
             None => break,
@@ -121,9 +159,7 @@ pub fn acquire(path: &str, opts: &NativeOpenOptions) -> Result<Arc<Shared>> {
     };
 
     // sled may take long (recovery); the registry lock is not held meanwhile
-    let opened = catch_unwind(AssertUnwindSafe(|| {
-        settings.to_config(&path, create_new).open()
-    }));
+    let opened = crate::boundary::catching(|| settings.to_config(&path, create_new).open());
     let mut entries = REGISTRY.entries.lock();
     let result = match opened {
         Ok(Ok(db)) => {
@@ -133,6 +169,7 @@ pub fn acquire(path: &str, opts: &NativeOpenOptions) -> Result<Arc<Shared>> {
                 subject,
                 settings,
                 trees: Mutex::new(HashMap::new()),
+                hubs: Arc::default(),
             });
             entries.insert(
                 path,
@@ -141,18 +178,17 @@ pub fn acquire(path: &str, opts: &NativeOpenOptions) -> Result<Arc<Shared>> {
                     handles: 1,
                 },
             );
-            Ok(shared)
+            Ok(Share::new(shared))
         }
         Ok(Err(e)) => {
             entries.remove(&path);
             Err(from_sled("open", &subject, e))
         }
-        Err(_) => {
+        Err(panic) => {
             entries.remove(&path);
-            Err(coded(
-                Code::Panic,
-                &[],
-                format!("open on {subject}: sled panicked while opening"),
+            Err(crate::boundary::panicked(
+                &format!("open on {subject}: sled"),
+                &panic,
             ))
         }
     };
@@ -160,10 +196,10 @@ pub fn acquire(path: &str, opts: &NativeOpenOptions) -> Result<Arc<Shared>> {
     result
 }
 
-/// Gives back one handle's reference. The last one drops sled's `Db` here, on the
-/// calling thread, so the file lock is free (and a temporary database deleted)
-/// before this returns.
-pub fn release(shared: Arc<Shared>) {
+/// Gives back one handle's reference (from [`Share`]'s drop). The last one drops
+/// sled's `Db` here, on the calling thread, so the file lock is free (and a temporary
+/// database deleted) before this returns.
+fn release(shared: Arc<Shared>) {
     let path = shared.path.clone();
     let mut entries = REGISTRY.entries.lock();
     let last = match entries.get_mut(&path) {
@@ -183,7 +219,7 @@ pub fn release(shared: Arc<Shared>) {
     drop(owned);
     // sled's Drop flushes and joins its flusher thread; its final fsync unwraps, so a
     // failing disk would panic here: contain it, the lock is released either way
-    let _ = catch_unwind(AssertUnwindSafe(move || drop(shared)));
+    let _ = crate::boundary::catching(move || drop(shared));
     wait_for_unlock(&path);
     REGISTRY.entries.lock().remove(&path);
     REGISTRY.changed.notify_all();
@@ -243,13 +279,20 @@ fn wait_for_unlock(path: &std::path::Path) {
 }
 
 /// Flushes every open database of the process; used when a JS environment ends.
+/// Skipped on a thread inside a transaction callback (`process.exit()` called there):
+/// sled's flush needs the transaction lock that this thread holds, so it would wait
+/// forever; the open transaction is abandoned and writes since the last background
+/// flush are not made durable.
 pub fn flush_all() {
+    if crate::boundary::in_transaction() {
+        return;
+    }
     // flushed under the registry lock, without cloning: a clone held here could
     // outlive a concurrent last `release` and keep the file lock after `close()`
     let entries = REGISTRY.entries.lock();
     for entry in entries.values() {
         if let Entry::Open { shared, .. } = entry {
-            let _ = catch_unwind(AssertUnwindSafe(|| shared.db.flush()));
+            let _ = crate::boundary::catching(|| shared.db.flush());
         }
     }
 }

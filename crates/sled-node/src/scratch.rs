@@ -1,52 +1,84 @@
 //! A per-thread scratch buffer for the fast `get` path.
 //!
 //! Creating a Buffer from native code (`napi_create_buffer_copy`) is the largest fixed
-//! cost of a small `get`. Instead, `getInto` copies the value into a Buffer that the
-//! facade allocated once per JS thread and returns its length; the facade then copies
-//! it into a Buffer from Node's own pool. Values larger than the scratch take the
-//! ordinary path. Each JS thread (main or worker) runs on its own OS thread, so a
-//! thread-local is exactly "per environment" here.
+//! cost of a small `get`. Instead, `getInto` copies the value into a Buffer made once
+//! per JS thread and returns its length; the facade then copies it into a Buffer from
+//! Node's own pool. Values larger than the scratch take the ordinary path.
+//!
+//! The buffer belongs to the thread, not to a load of the facade: every copy of the
+//! facade loaded on a thread (a cleared module cache, `vi.resetModules()`, hot reload)
+//! gets the same Buffer from [`scratch`], so none can read a buffer another load
+//! replaced. Each JS thread (main or worker) runs on its own OS thread with one V8
+//! isolate, so a thread-local is exactly "per isolate". Each load of the addon has a
+//! `napi_env` of its own; a reference made in one is read from the others (a
+//! reference is a V8 persistent handle of the isolate, valid from any of its envs).
 
 use std::cell::Cell;
 use std::ptr;
 
-use napi::bindgen_prelude::{BufferSlice, ToNapiValue};
-use napi::{sys, Env, Result};
+use napi::bindgen_prelude::Unknown;
+use napi::{sys, Env, Error, Result, Status};
 use napi_derive::napi;
 
-thread_local! {
-    static SCRATCH: Cell<(*mut u8, usize)> = const { Cell::new((ptr::null_mut(), 0)) };
+const SIZE: usize = 64 * 1024;
+
+#[derive(Clone, Copy)]
+struct Scratch {
+    /// Keeps the Buffer alive for the thread's lifetime.
+    reference: sys::napi_ref,
+    data: *mut u8,
 }
 
-/// Registers `buffer` as this thread's scratch; it is kept alive by a reference that
-/// lives as long as the environment.
-#[napi]
-pub fn set_scratch(env: Env, buffer: BufferSlice) -> Result<()> {
-    let mut reference = ptr::null_mut();
-    // SAFETY: plain napi calls on the JS thread with a value from this call's scope
-    let raw = unsafe { <&BufferSlice as ToNapiValue>::to_napi_value(env.raw(), &buffer)? };
-    let status = unsafe { sys::napi_create_reference(env.raw(), raw, 1, &mut reference) };
-    if status != sys::Status::napi_ok {
-        return Err(napi::Error::from_reason(
-            "could not keep the scratch buffer alive",
-        ));
+thread_local! {
+    static SCRATCH: Cell<Option<Scratch>> = const { Cell::new(None) };
+}
+
+/// This thread's scratch Buffer, made on the first call.
+#[napi(ts_return_type = "Buffer")]
+pub fn scratch(env: &Env) -> Result<Unknown<'_>> {
+    let raw_env = env.raw();
+    let fail = |what: &str| Error::new(Status::GenericFailure, format!("scratch buffer: {what}"));
+    let mut value = ptr::null_mut();
+    if let Some(s) = SCRATCH.with(Cell::get) {
+        // SAFETY: a reference made by this function on this thread (this isolate)
+        let status = unsafe { sys::napi_get_reference_value(raw_env, s.reference, &mut value) };
+        if status == sys::Status::napi_ok && !value.is_null() {
+            // SAFETY: a live value of this environment, in this call's scope
+            return Ok(unsafe { Unknown::from_raw_unchecked(raw_env, value) });
+        }
     }
-    let (data, len) = (buffer.as_ptr() as *mut u8, buffer.len());
-    SCRATCH.with(|s| s.set((data, len)));
-    Ok(())
+    let mut data: *mut std::ffi::c_void = ptr::null_mut();
+    // SAFETY: plain napi calls on the JS thread
+    if unsafe { sys::napi_create_buffer(raw_env, SIZE, &mut data, &mut value) }
+        != sys::Status::napi_ok
+    {
+        return Err(fail("could not allocate"));
+    }
+    let mut reference = ptr::null_mut();
+    if unsafe { sys::napi_create_reference(raw_env, value, 1, &mut reference) }
+        != sys::Status::napi_ok
+    {
+        return Err(fail("could not keep it alive"));
+    }
+    SCRATCH.with(|s| {
+        s.set(Some(Scratch {
+            reference,
+            data: data.cast(),
+        }))
+    });
+    // SAFETY: as above
+    Ok(unsafe { Unknown::from_raw_unchecked(raw_env, value) })
 }
 
 /// Copies `value` into the scratch: its length, or `None` when it does not fit
-/// (or no scratch was registered on this thread).
+/// (or no scratch was made on this thread).
 pub fn put(value: &[u8]) -> Option<usize> {
-    SCRATCH.with(|s| {
-        let (data, len) = s.get();
-        if data.is_null() || value.len() > len {
-            return None;
-        }
-        // SAFETY: `data` points at `len` bytes of a Buffer kept alive by a reference,
-        // and only this JS thread writes to it, between JS statements
-        unsafe { ptr::copy_nonoverlapping(value.as_ptr(), data, value.len()) };
-        Some(value.len())
-    })
+    let s = SCRATCH.with(Cell::get)?;
+    if value.len() > SIZE {
+        return None;
+    }
+    // SAFETY: `data` points at SIZE bytes of a Buffer kept alive by a reference, and
+    // only this JS thread writes to it, between JS statements
+    unsafe { ptr::copy_nonoverlapping(value.as_ptr(), s.data, value.len()) };
+    Some(value.len())
 }

@@ -1,20 +1,41 @@
 //! `NativeSubscriber`: `watchPrefix` without ever blocking sled's writers.
 //!
-//! sled blocks writers once a subscriber holds 1024 unread events, so a JS consumer
-//! (slow by nature, or idle) must never be what empties sled's buffer. Each
-//! subscriber gets a pump thread that drains sled's `Subscriber` as fast as events
-//! come into a queue bounded by `highWaterMark`. Past that the subscriber is marked
-//! overflowed and the pump keeps draining and discarding, so writers still never
-//! block; the consumer gets every queued event and then `SLED_SUBSCRIBER_OVERFLOW`.
-//! The pump wakes JS through a weak (unref'd) threadsafe function when the queue
-//! stops being empty; the facade refs it only while a `next()` is pending, so an
-//! idle subscriber never keeps the process alive.
+//! sled 0.34.7 hands each of its subscribers events through a `sync_channel(1024)`;
+//! a writer sends into every matching channel while holding the read side of that
+//! prefix's subscriber-list lock, so one full channel stops every writer of the
+//! prefix. `Subscriber::drop` and `register` take the write side (so dropping a
+//! subscriber whose channel is full deadlocks), and polling its `Future` takes the
+//! write side whenever the channel is empty. Per-JS-subscriber sled subscribers
+//! cannot be made safe on that basis: one can never be dropped while writers run,
+//! and two drained by blocking reads can each wait on a writer stuck on the other.
+//!
+//! So the binding registers exactly **one** sled subscriber per tree — the tree's
+//! [`Hub`], on the empty prefix — and never drops it while the database is open.
+//! Its pump thread drains it continuously and fans each event out, by prefix, to the
+//! JS subscribers of the tree (queues bounded by `highWaterMark`: past it a subscriber
+//! is marked overflowed and its events are discarded, never waited for). Why no
+//! writer can block for good:
+//! - the hub's channel is the only one under its lock, so a writer holding the read
+//!   side waits only on the hub's channel, which the pump empties without any lock;
+//! - the pump polls sled's `Future`, whose write-lock path runs only when the hub's
+//!   channel is empty: the writers it waits for send into a channel with room;
+//! - the hub's subscriber is dropped only after sled dropped its senders (the tree's
+//!   last clone went), when nothing can write to it;
+//! - closing a JS subscriber only marks its queue; no sled lock is involved.
+//!
+//! A JS subscriber is added under the hub's lock after the pump's backlog is drained
+//! (up to the channel's capacity), so it sees no event of a write that finished before
+//! `watchPrefix` was called — unless another write to the tree was still in progress
+//! then: sled hands events over in the order writes began.
+//!
+//! The pump wakes JS through a weak (unref'd) threadsafe function when a queue stops
+//! being empty; the facade refs it only while a `next()` is pending, so an idle
+//! subscriber never keeps the process alive.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
 use std::time::Duration;
@@ -29,10 +50,16 @@ use crate::boundary::guard;
 use crate::error::{closed, coded, Code};
 use crate::slot::{Child, Slot};
 
-/// How often an idle pump looks at its stop flag.
-const POLL: Duration = Duration::from_millis(50);
-/// Most events handed to JS by one `take()`.
+/// Most events a JS subscriber's `take()` hands over at once.
 const TAKE_MAX: usize = 4096;
+/// Most events the pump moves per hold of the hub's lock, so `watchPrefix` on another
+/// thread never waits long for it.
+const PUMP_BATCH: usize = 256;
+/// What `watchPrefix` drains before adding its subscriber: sled's channel capacity
+/// plus one blocked sender per thread that can be writing.
+const BACKLOG_MAX: usize = 1024 + 256;
+/// A backstop for the pump's sleep; wake-ups come from sled's wakers.
+const IDLE_RECHECK: Duration = Duration::from_secs(1);
 
 type Notify = ThreadsafeFunction<(), (), (), Status, false, true>;
 
@@ -47,10 +74,11 @@ struct Queue {
     phase: Phase,
 }
 
+/// One JS subscriber: its prefix and the queue the hub fills.
 struct State {
+    prefix: Vec<u8>,
     queue: Mutex<Queue>,
     high_water_mark: usize,
-    stop: AtomicBool,
     notify: Mutex<Option<Notify>>,
     subject: String,
 }
@@ -62,46 +90,39 @@ impl State {
         }
     }
 
-    /// Drains sled's subscriber until stopped. It is polled as a Future, not through
-    /// `next_timeout`: in sled 0.34.7 that reports `Disconnected` both for a no-op
-    /// write (a reserved event slot dropped unfilled) and for a write slower than the
-    /// timeout, and then keeps returning it, so it cannot tell "database gone" from a
-    /// slow or empty write. The Future skips unfilled slots and waits for slow ones,
-    /// and ends (`Ready(None)`) only when the database's senders are gone.
-    fn pump(self: Arc<Self>, mut subscriber: sled::Subscriber) {
-        let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
-        let mut cx = Context::from_waker(&waker);
-        while !self.stop.load(Ordering::Acquire) {
-            let event = match Pin::new(&mut subscriber).poll(&mut cx) {
-                Poll::Ready(Some(event)) => event,
-                Poll::Ready(None) => break,
-                Poll::Pending => {
-                    // woken by sled when an event is ready; the timeout re-checks `stop`
-                    thread::park_timeout(POLL);
-                    continue;
-                }
-            };
-            let was_empty = {
-                let mut queue = self.queue.lock();
-                match queue.phase {
-                    Phase::Open if queue.events.len() >= self.high_water_mark => {
-                        queue.phase = Phase::Overflowed;
-                        true
-                    }
-                    Phase::Open => {
-                        queue.events.push_back(event);
-                        queue.events.len() == 1
-                    }
-                    // keep draining so writers never block, but keep nothing
-                    Phase::Overflowed | Phase::Closed => false,
-                }
-            };
-            if was_empty {
-                self.wake();
+    /// Queues `event`; true when the queue was empty (JS needs a wake-up). Never waits
+    /// for the consumer: past `highWaterMark` the subscriber is overflowed instead.
+    fn offer(&self, event: &sled::Event) -> bool {
+        let mut queue = self.queue.lock();
+        match queue.phase {
+            Phase::Open if queue.events.len() >= self.high_water_mark => {
+                queue.phase = Phase::Overflowed;
+                true
             }
+            Phase::Open => {
+                queue.events.push_back(event.clone());
+                queue.events.len() == 1
+            }
+            Phase::Overflowed | Phase::Closed => false,
         }
-        // dropped here, on the pump thread, after draining stopped: never full
-        drop(subscriber);
+    }
+
+    fn is_closed(&self) -> bool {
+        matches!(self.queue.lock().phase, Phase::Closed)
+    }
+}
+
+impl Child for State {
+    fn close(&self) {
+        let mut queue = self.queue.lock();
+        if !matches!(queue.phase, Phase::Closed) {
+            queue.phase = Phase::Closed;
+            queue.events.clear();
+            drop(queue);
+            // a pending next() learns about the close through one last wake-up
+            self.wake();
+            self.notify.lock().take();
+        }
     }
 }
 
@@ -118,18 +139,149 @@ impl Wake for ThreadWaker {
     }
 }
 
-impl Child for State {
-    fn close(&self) {
-        self.stop.store(true, Ordering::Release);
-        let mut queue = self.queue.lock();
-        if !matches!(queue.phase, Phase::Closed) {
-            queue.phase = Phase::Closed;
-            queue.events.clear();
-            drop(queue);
-            // a pending next() learns about the close through one last wake-up
-            self.wake();
-            self.notify.lock().take();
+struct HubInner {
+    /// The tree's one sled subscriber (empty prefix).
+    subscriber: sled::Subscriber,
+    subscribers: Vec<Weak<State>>,
+    /// sled dropped its senders: the tree is gone.
+    ended: bool,
+}
+
+/// What one drain did.
+enum Drained {
+    /// Nothing is ready: sled will wake the pump.
+    Idle,
+    /// The batch limit was reached with events left.
+    More,
+    Ended,
+}
+
+/// The one sled subscriber of a tree, its pump thread and the JS subscribers it feeds.
+pub struct Hub {
+    inner: Mutex<HubInner>,
+    /// The pump thread's waker: every poll uses it, whoever polls, so sled always
+    /// wakes the pump.
+    waker: Waker,
+}
+
+impl Hub {
+    /// Moves up to `max` ready events to the JS subscribers; returns which of them need
+    /// a JS wake-up (done by the caller once the hub's lock is released).
+    fn drain(&self, inner: &mut HubInner, max: usize, wake: &mut Vec<Arc<State>>) -> Drained {
+        let mut cx = Context::from_waker(&self.waker);
+        let mut moved = 0;
+        let mut pending_once = false;
+        while moved < max {
+            match Pin::new(&mut inner.subscriber).poll(&mut cx) {
+                Poll::Ready(Some(event)) => {
+                    moved += 1;
+                    pending_once = false;
+                    dispatch(&mut inner.subscribers, &event, wake);
+                }
+                Poll::Ready(None) => {
+                    inner.ended = true;
+                    return Drained::Ended;
+                }
+                // A writer that began its send before sled stored this waker still
+                // wakes the waker it read then; its event is in the channel by the
+                // time the store completed, so one more poll sees it.
+                Poll::Pending if !pending_once => pending_once = true,
+                Poll::Pending => return Drained::Idle,
+            }
         }
+        Drained::More
+    }
+
+    fn pump(self: Arc<Self>) {
+        let mut wake = Vec::new();
+        loop {
+            let drained = {
+                let mut inner = self.inner.lock();
+                self.drain(&mut inner, PUMP_BATCH, &mut wake)
+            };
+            for state in wake.drain(..) {
+                state.wake();
+            }
+            match drained {
+                Drained::More => {}
+                Drained::Idle => thread::park_timeout(IDLE_RECHECK),
+                // the tree's senders are gone: dropping sled's subscriber now takes a
+                // lock nobody else can hold
+                Drained::Ended => return,
+            }
+        }
+    }
+
+    /// Adds `state` after handing the backlog to the subscribers already there.
+    fn join(&self, state: &Arc<State>) {
+        let mut wake = Vec::new();
+        {
+            let mut inner = self.inner.lock();
+            if !inner.ended {
+                self.drain(&mut inner, BACKLOG_MAX, &mut wake);
+            }
+            inner.subscribers.push(Arc::downgrade(state));
+        }
+        for state in wake {
+            state.wake();
+        }
+    }
+}
+
+fn dispatch(subscribers: &mut Vec<Weak<State>>, event: &sled::Event, wake: &mut Vec<Arc<State>>) {
+    let key: &[u8] = event.key();
+    subscribers.retain(|weak| {
+        let Some(state) = weak.upgrade() else {
+            return false;
+        };
+        if state.is_closed() {
+            return false;
+        }
+        if key.starts_with(&state.prefix) && state.offer(event) {
+            wake.push(state);
+        }
+        true
+    });
+}
+
+/// The hubs of one database, by tree name.
+#[derive(Default)]
+pub struct Hubs(Mutex<HashMap<Vec<u8>, Arc<Hub>>>);
+
+impl Hubs {
+    /// The hub of `tree` (named `name`), started on first use.
+    fn of(&self, name: &[u8], tree: &sled::Tree) -> std::io::Result<Arc<Hub>> {
+        let mut hubs = self.0.lock();
+        if let Some(hub) = hubs.get(name) {
+            return Ok(hub.clone());
+        }
+        let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<Arc<Hub>>(1);
+        let pump = thread::Builder::new()
+            .name("sled-node-subscriber".into())
+            .spawn(move || {
+                if let Ok(hub) = ready_rx.recv() {
+                    hub.pump();
+                }
+            })?;
+        // registered before this hub exists no writer can be sending to it, so this
+        // registration never waits on a full channel
+        let hub = Arc::new(Hub {
+            inner: Mutex::new(HubInner {
+                subscriber: tree.watch_prefix(Vec::<u8>::new()),
+                subscribers: Vec::new(),
+                ended: false,
+            }),
+            waker: Waker::from(Arc::new(ThreadWaker(pump.thread().clone()))),
+        });
+        // the pump thread waits for its hub; a send to it cannot fail while it waits
+        let _ = ready_tx.send(hub.clone());
+        hubs.insert(name.to_vec(), hub.clone());
+        Ok(hub)
+    }
+
+    /// Forgets the hub of a dropped tree (its pump ends when sled drops the tree).
+    pub fn forget(&self, name: &[u8]) {
+        self.0.lock().remove(name);
     }
 }
 
@@ -194,22 +346,21 @@ impl NativeSubscriber {
             .weak::<true>()
             .build()?;
         tree.with_tree("watchPrefix", |t| {
+            let hub = tree
+                .hubs
+                .of(&tree.name, t)
+                .map_err(|e| crate::error::from_io("watchPrefix", &tree.subject, &e))?;
             let state = Arc::new(State {
+                prefix: prefix.to_vec(),
                 queue: Mutex::new(Queue {
                     events: VecDeque::new(),
                     phase: Phase::Open,
                 }),
                 high_water_mark: high_water_mark.max(1) as usize,
-                stop: AtomicBool::new(false),
                 notify: Mutex::new(Some(notify)),
                 subject: tree.subject.clone(),
             });
-            let subscriber = t.watch_prefix(prefix);
-            let pump = state.clone();
-            thread::Builder::new()
-                .name("sled-node-subscriber".into())
-                .spawn(move || pump.pump(subscriber))
-                .map_err(|e| crate::error::from_io("watchPrefix", &tree.subject, &e))?;
+            hub.join(&state);
             let child: Arc<dyn Child> = state.clone();
             tree.adopt(Arc::downgrade(&child));
             Ok(NativeSubscriber { state })
@@ -262,7 +413,7 @@ impl NativeSubscriber {
         Ok(())
     }
 
-    /// Stops the pump and frees sled's subscriber; later `take()` calls throw SLED_CLOSED.
+    /// Stops delivery to this subscriber; later `take()` calls throw SLED_CLOSED.
     #[napi]
     pub fn close(&self) {
         self.state.close();
@@ -271,6 +422,7 @@ impl NativeSubscriber {
 
 impl ObjectFinalize for NativeSubscriber {
     fn finalize(self, _env: Env) -> Result<()> {
+        // takes only this subscriber's own locks, which no sled lock waits on
         self.state.close();
         Ok(())
     }

@@ -12,7 +12,7 @@ use crate::boundary::catch_panic;
 use crate::bytes::{MaybeBytes, PackedValues};
 use crate::db::DbState;
 use crate::options::NativeOpenOptions;
-use crate::registry::{self, Shared};
+use crate::registry::{self, Share};
 use crate::slot::Slot;
 
 pub enum TreeOp {
@@ -105,14 +105,16 @@ pub struct OpenTask {
 }
 
 impl Task for OpenTask {
-    type Output = Arc<Shared>;
+    /// A share releases itself when dropped, so a result that never reaches JS (the
+    /// environment was torn down first) cannot keep the database open.
+    type Output = Share;
     type JsValue = crate::db::NativeDb;
 
-    fn compute(&mut self) -> Result<Arc<Shared>> {
+    fn compute(&mut self) -> Result<Share> {
         catch_panic("openAsync", || registry::acquire(&self.path, &self.options))
     }
 
-    fn resolve(&mut self, _env: Env, shared: Arc<Shared>) -> Result<Self::JsValue> {
+    fn resolve(&mut self, _env: Env, shared: Share) -> Result<Self::JsValue> {
         crate::db::NativeDb::from_shared(shared)
     }
 }
@@ -120,7 +122,7 @@ impl Task for OpenTask {
 /// `closeAsync`: the flush and, for the last handle, sled's drop, off the JS thread.
 /// The handle was already detached on the JS thread, so it is closed from the call on.
 pub struct CloseTask {
-    pub shared: Option<Arc<Shared>>,
+    pub shared: Option<Share>,
 }
 
 impl Task for CloseTask {

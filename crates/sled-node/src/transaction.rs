@@ -6,6 +6,12 @@
 //! and every entry point refuses with `SLED_TRANSACTION_MISUSE`. The callback gets
 //! `NativeTxTree`s that point at sled's `TransactionalTree`s only while that run of
 //! the callback lasts; afterwards they report `SLED_CLOSED`.
+//!
+//! No lock of the binding is held while the callback runs: each tree's slot is
+//! *pinned* (see `slot.rs`), so `close()`/`dropTree()` on other threads wait for the
+//! transaction, while anything the callback reads (`closed` getters) never waits.
+//! One tree listed twice is refused: sled would give it two views whose writes do not
+//! see each other.
 
 use std::cell::{Cell, RefCell};
 use std::ptr;
@@ -151,12 +157,26 @@ pub fn transaction<'env>(
                 "transaction: every tree must belong to the same database",
             ));
         }
-        // held for the whole transaction, so close() waits rather than freeing the trees
-        let held = trees
+        // sled would hand out two views of one tree whose writes do not see each other
+        for (i, tree) in trees.iter().enumerate() {
+            if let Some(j) = trees[..i]
+                .iter()
+                .position(|t| t.slot().name == tree.slot().name)
+            {
+                return Err(coded(
+                    Code::InvalidArgValue,
+                    &[],
+                    format!("The argument 'trees' must not list one tree twice: trees[{i}] is the same tree as trees[{j}]"),
+                ));
+            }
+        }
+        // pinned (a clone each, no lock held) for the whole transaction, so close() and
+        // dropTree() on other threads wait for it rather than freeing the trees
+        let pinned = trees
             .iter()
-            .map(|t| t.slot().hold("transaction"))
+            .map(|t| t.slot().pin("transaction"))
             .collect::<Result<Vec<_>>>()?;
-        let sled_trees: Vec<sled::Tree> = held.iter().map(|t| (**t).clone()).collect();
+        let sled_trees: Vec<sled::Tree> = pinned.iter().map(|p| p.tree.clone()).collect();
         let subject = first.slot().subject.clone();
         let returned: Cell<sys::napi_value> = Cell::new(ptr::null_mut());
 
@@ -191,7 +211,8 @@ pub fn transaction<'env>(
                     Err(e) => Err(ConflictableTransactionError::Abort(e)),
                 }
             });
-        drop(held);
+        drop(sled_trees);
+        drop(pinned);
         match outcome {
             // SAFETY: the value was returned by the callback in this same native call,
             // so its handle scope is still open

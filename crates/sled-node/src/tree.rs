@@ -302,7 +302,8 @@ impl ObjectFinalize for NativeTree {
         // drops this handle's sled clone; other handles of the tree are unaffected
         // because each `openTree` call has its own slot
         if Arc::strong_count(&self.slot) == 1 {
-            self.slot.close();
+            let slot = self.slot;
+            crate::boundary::off_transaction(move || slot.close());
         }
         Ok(())
     }
