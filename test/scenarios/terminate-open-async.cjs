@@ -16,10 +16,12 @@ async function main() {
   sled.open(path).close()
   let terminatedOpen = 0
   for (let r = 0; r < rounds; r++) {
-    const w = worker(`sled.openAsync(workerData.path).then((db) => parentPort.postMessage('opened'))`, { path })
+    const w = worker(`parentPort.postMessage('opening')
+sled.openAsync(workerData.path).then((db) => parentPort.postMessage('opened'))`, { path })
     let opened = false
+    await new Promise((resolve) => w.once('message', resolve))
     w.on('message', () => (opened = true))
-    await new Promise((resolve) => w.once('online', resolve))
+    // from at once (the open on the pool) to a few ms later (the result on its way to JS)
     await sleep(r % 4)
     if (!opened) terminatedOpen++
     await w.terminate()
