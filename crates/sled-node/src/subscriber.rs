@@ -427,3 +427,119 @@ impl ObjectFinalize for NativeSubscriber {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    fn state(prefix: &[u8], high_water_mark: usize) -> Arc<State> {
+        Arc::new(State {
+            prefix: prefix.to_vec(),
+            queue: Mutex::new(Queue {
+                events: VecDeque::new(),
+                phase: Phase::Open,
+            }),
+            high_water_mark,
+            notify: Mutex::new(None),
+            subject: "test".into(),
+        })
+    }
+
+    /// Runs `f` on a thread; fails the test if it has not finished in 20 s.
+    fn within_deadline(f: impl FnOnce() + Send + 'static) {
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || {
+            f();
+            let _ = tx.send(());
+        });
+        rx.recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("deadline passed: a writer was blocked"));
+    }
+
+    fn queued(state: &State) -> Vec<Vec<u8>> {
+        let queue = state.queue.lock();
+        queue.events.iter().map(|e| e.key().to_vec()).collect()
+    }
+
+    #[test]
+    fn unread_subscribers_never_block_writers_and_overflow_instead() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let hubs = Hubs::default();
+        let hub = hubs.of(b"__sled__default", &db).unwrap();
+        let unread: Vec<_> = (0..4).map(|_| state(b"", 100)).collect();
+        for s in &unread {
+            hub.join(s);
+        }
+        let writer = db.clone();
+        // 20 times sled's 1,024-event channel, never read by anyone
+        within_deadline(move || {
+            for i in 0..20_000u32 {
+                writer.insert(i.to_be_bytes(), &[1]).unwrap();
+            }
+        });
+        for s in &unread {
+            assert_eq!(queued(s).len(), 100);
+            assert!(matches!(s.queue.lock().phase, Phase::Overflowed));
+        }
+    }
+
+    #[test]
+    fn subscribers_joined_and_closed_while_threads_write_never_block_them() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let hubs = Arc::new(Hubs::default());
+        let writers: Vec<_> = (0..3u8)
+            .map(|w| {
+                let db = db.clone();
+                thread::spawn(move || {
+                    for i in 0..30_000u32 {
+                        let mut key = vec![b'k', w];
+                        key.extend_from_slice(&i.to_be_bytes());
+                        db.insert(key, &[w]).unwrap();
+                    }
+                })
+            })
+            .collect();
+        let churn_db = db.clone();
+        within_deadline(move || {
+            for round in 0..300u32 {
+                let hub = hubs.of(b"__sled__default", &churn_db).unwrap();
+                let all = state(b"", 10);
+                let some = state(&[b'k', (round % 3) as u8], 10);
+                hub.join(&all);
+                hub.join(&some);
+                all.close();
+                some.close();
+            }
+        });
+        within_deadline(move || {
+            for w in writers {
+                w.join().unwrap();
+            }
+        });
+    }
+
+    #[test]
+    fn a_subscriber_sees_later_writes_in_order_and_only_its_prefix() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let hubs = Hubs::default();
+        db.insert(b"a-before", &[0]).unwrap();
+        let hub = hubs.of(b"__sled__default", &db).unwrap();
+        let early = state(b"a", 1000);
+        hub.join(&early);
+        db.insert(b"a-1", &[1]).unwrap();
+        db.insert(b"b-1", &[1]).unwrap();
+        // joined after a-1 finished: must not see it
+        let late = state(b"a", 1000);
+        hub.join(&late);
+        db.insert(b"a-2", &[2]).unwrap();
+        db.remove(b"a-1").unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while queued(&early).len() < 3 && std::time::Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(1));
+        }
+        let a = |k: &str| k.as_bytes().to_vec();
+        assert_eq!(queued(&early), vec![a("a-1"), a("a-2"), a("a-1")]);
+        assert_eq!(queued(&late), vec![a("a-2"), a("a-1")]);
+    }
+}
