@@ -3,7 +3,7 @@
 
 export { type Bytes, type Mode, type SledOptions } from './src/args.js'
 export { Db, open, openAsync, type OpenOptions } from './src/db.js'
-export { type Codec, type Decoded, type Encoding, type EncodingOptions } from './src/encodings.js'
+export { type Codec, type Decoded, type Encoding, type EncodingOptions, type OrderedKey, type OrderedScalar } from './src/encodings.js'
 export {
   SledClosedError,
   SledCollectionNotFoundError,

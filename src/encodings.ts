@@ -1,10 +1,11 @@
 // Encodings: how keys and values turn into bytes and back, per handle
 // (`keyEncoding` / `valueEncoding` on open() and openTree()).
-// 'buffer' (default) | 'view' | 'utf8' | 'json' | a codec { encode, decode }.
+// 'buffer' (default) | 'view' | 'utf8' | 'json' | 'ordered' | 'msgpack' | a codec { encode, decode }.
 
 import { Buffer } from 'node:buffer'
 import { attachedView, type Bytes, invalidType, invalidValue, isUint8Array, toBytes } from './args.js'
-import { argError } from './errors.js'
+import { argError, SledError } from './errors.js'
+import { decodeOrdered, encodeOrdered, type OrderedKey, orderedPrefix } from './ordered.js'
 
 /** A user codec: `encode` must return bytes; `decode` gets a Buffer. */
 export interface Codec<T> {
@@ -12,7 +13,7 @@ export interface Codec<T> {
   decode(bytes: Uint8Array): T
 }
 
-export type Encoding<T = unknown> = 'buffer' | 'view' | 'utf8' | 'json' | Codec<T>
+export type Encoding<T = unknown> = 'buffer' | 'view' | 'utf8' | 'json' | 'ordered' | 'msgpack' | Codec<T>
 
 export interface EncodingOptions<K = unknown, V = unknown> {
   keyEncoding?: Encoding<K>
@@ -21,7 +22,8 @@ export interface EncodingOptions<K = unknown, V = unknown> {
 
 /**
  * The type an encoding reads back (and takes besides `Bytes`): what `open(path, {
- * valueEncoding: 'utf8' })` infers for `V`. `'json'` gives `unknown`: name the type
+ * valueEncoding: 'utf8' })` infers for `V`. `'ordered'` gives `OrderedKey`; `'json'` and
+ * `'msgpack'` give `unknown`: name the type
  * yourself (`open<string, User>(…)`) for more.
  */
 export type Decoded<E> =
@@ -33,9 +35,13 @@ export type Decoded<E> =
         ? string
         : [E] extends ['json']
           ? unknown
-          : [E] extends [Codec<infer T>]
-            ? T
-            : Buffer
+          : [E] extends ['ordered']
+            ? OrderedKey
+            : [E] extends ['msgpack']
+              ? unknown
+              : [E] extends [Codec<infer T>]
+                ? T
+                : Buffer
 
 /** `Decoded<E>`, or `Inherited` when no encoding was given. */
 export type DecodedOr<E, Inherited> = [E] extends [never] ? Inherited : Decoded<E>
@@ -63,6 +69,8 @@ export interface Coder {
   readonly nullIsValue: boolean
   encode(value: unknown, name: string): Uint8Array
   decode(bytes: Buffer): unknown
+  /** How a prefix that is neither bytes nor a string is encoded, when not with `encode`. */
+  readonly prefix?: (value: unknown, name: string) => Uint8Array
 }
 
 const BUFFER: Coder = { raw: true, nullIsValue: false, encode: toBytes, decode: (b) => b }
@@ -102,6 +110,61 @@ const JSON_CODER: Coder = {
   decode: (b) => JSON.parse(b.toString('utf8')) as unknown,
 }
 
+const ORDERED: Coder = {
+  raw: false,
+  nullIsValue: true,
+  encode: encodeOrdered,
+  decode: decodeOrdered,
+  prefix: orderedPrefix,
+}
+
+/** The msgpackr module, an optional peer dependency: loaded on first use of 'msgpack'. */
+interface Msgpackr {
+  Packr: new (options: Record<string, unknown>) => { pack(value: unknown): Uint8Array; unpack(bytes: Uint8Array): unknown }
+}
+
+let msgpackCoder: Coder | undefined
+
+/**
+ * 'msgpack' through msgpackr: structured clones (Date, Map, Set, BigInt, typed arrays,
+ * RegExp, Error, cycles), each value self-contained (record structures travel inside the
+ * value, `sequential`), int64 read back as BigInt.
+ */
+function msgpack(name: string): Coder {
+  if (msgpackCoder) return msgpackCoder
+  let msgpackr: Msgpackr
+  try {
+    // a plain require inside try: bundlers leave it unresolved when msgpackr is not installed
+    msgpackr = require('msgpackr') as Msgpackr
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== 'MODULE_NOT_FOUND') throw error
+    throw new SledError(
+      `${name} 'msgpack' needs msgpackr, an optional peer dependency of sled-node: install it with \`npm install msgpackr\``,
+      'SLED_MISSING_PEER',
+      { cause: error },
+    )
+  }
+  const options = { structuredClone: true, useRecords: true, sequential: true, mapsAsObjects: false, int64AsType: 'bigint' }
+  const packr = new msgpackr.Packr(options)
+  msgpackCoder = {
+    raw: false,
+    nullIsValue: true,
+    encode(value, valueName) {
+      if (value === undefined) throw invalidValue(valueName, 'cannot be encoded: undefined is never a storable value', value)
+      try {
+        return packr.pack(value)
+      } catch (error) {
+        // a function or a symbol: an unencodable argument like any other
+        const err = invalidValue(valueName, `cannot be encoded as MessagePack (${String((error as Error).message).split('\n')[0]})`, value)
+        err.cause = error
+        throw err
+      }
+    },
+    decode: (b) => packr.unpack(b),
+  }
+  return msgpackCoder
+}
+
 function custom(codec: Codec<unknown>): Coder {
   return {
     raw: false,
@@ -131,13 +194,17 @@ export function coderFor(encoding: unknown, name: string, fallback: Coder = BUFF
       return UTF8
     case 'json':
       return JSON_CODER
+    case 'ordered':
+      return ORDERED
+    case 'msgpack':
+      return msgpack(name)
   }
   if (typeof encoding === 'object' && encoding !== null) {
     const { encode, decode } = encoding as Partial<Codec<unknown>>
     if (typeof encode === 'function' && typeof decode === 'function') return custom(encoding as Codec<unknown>)
   }
-  if (typeof encoding === 'string') throw invalidValue(name, "must be 'buffer', 'view', 'utf8', 'json' or a codec", encoding)
-  throw invalidType(name, "one of 'buffer', 'view', 'utf8', 'json' or an object with encode() and decode()", encoding)
+  if (typeof encoding === 'string') throw invalidValue(name, "must be 'buffer', 'view', 'utf8', 'json', 'ordered', 'msgpack' or a codec", encoding)
+  throw invalidType(name, "one of 'buffer', 'view', 'utf8', 'json', 'ordered', 'msgpack' or an object with encode() and decode()", encoding)
 }
 
 export interface Coders {
@@ -155,10 +222,13 @@ export function codersFor(opts: Record<string, unknown> | undefined, inherit?: C
 /**
  * A prefix given as bytes or text is used as it is, never passed through a json or
  * custom codec (the prefix of an encoded key is rarely the encoding of anything);
- * any other value is a key, encoded with the key codec.
+ * any other value is a key, encoded with the key codec. The 'ordered' encoding types its
+ * prefixes: bytes as they are, anything else (a string too) through its own prefix form.
  */
 export function prefixBytes(prefix: unknown, key: Coder): Uint8Array {
+  if (key.prefix && !isUint8Array(prefix)) return key.prefix(prefix, 'prefix')
   return typeof prefix === 'string' || isUint8Array(prefix) || key.raw ? toBytes(prefix, 'prefix') : key.encode(prefix, 'prefix')
 }
 
-export type { Bytes }
+export type { Bytes, OrderedKey }
+export type { OrderedScalar } from './ordered.js'

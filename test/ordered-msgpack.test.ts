@@ -1,0 +1,226 @@
+// keyEncoding 'ordered' (typed keys in natural order, through ordered-binary) and
+// valueEncoding 'msgpack' (structured values, through msgpackr).
+import { Buffer } from 'node:buffer'
+import { execFileSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import fc from 'fast-check'
+import { describe, expect, expectTypeOf, it } from 'vitest'
+import { type Db, open, type OrderedKey, type OrderedScalar } from 'sled-node'
+import { dbPath, tempDir } from './helpers/tmp.js'
+
+/** Natural order: null < false < true < numbers < strings (by code point) < tuples. */
+function rank(v: OrderedKey): number {
+  if (v === null) return 0
+  if (v === false) return 1
+  if (v === true) return 2
+  if (typeof v === 'number') return 3
+  if (typeof v === 'string') return 4
+  return 5
+}
+
+function compareCodePoints(a: string, b: string): number {
+  const x = [...a].map((c) => c.codePointAt(0)!)
+  const y = [...b].map((c) => c.codePointAt(0)!)
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!
+  return x.length - y.length
+}
+
+function natural(a: OrderedKey, b: OrderedKey): number {
+  const ra = rank(a)
+  const rb = rank(b)
+  if (ra !== rb) return ra - rb
+  if (typeof a === 'number' && typeof b === 'number') return a < b ? -1 : a > b ? 1 : 0
+  if (typeof a === 'string' && typeof b === 'string') return compareCodePoints(a, b)
+  if (Array.isArray(a) && Array.isArray(b)) {
+    for (let i = 0; i < Math.min(a.length, b.length); i++) {
+      const c = natural(a[i]!, b[i]!)
+      if (c !== 0) return c
+    }
+    return a.length - b.length
+  }
+  return 0
+}
+
+/** -0 is stored as 0 (they are one key). */
+const canonical = (k: OrderedKey): OrderedKey => (Array.isArray(k) ? k.map((e) => canonical(e) as OrderedScalar) : Object.is(k, -0) ? 0 : k)
+
+function sortedUnique(keys: OrderedKey[]): OrderedKey[] {
+  const sorted = keys.map(canonical).sort(natural)
+  return sorted.filter((k, i) => i === 0 || natural(sorted[i - 1]!, k) !== 0)
+}
+
+const number = fc.oneof(
+  fc.double(),
+  fc.integer({ min: -1000, max: 1000 }),
+  fc.constantFrom(0, -0, Infinity, -Infinity, 1.5, -1.5, Number.MIN_VALUE, -Number.MAX_VALUE),
+).filter((n) => !Number.isNaN(n))
+const string = fc.oneof(fc.string({ unit: 'binary', maxLength: 80 }), fc.constantFrom('', '\u0000', '\u0004', 'a\u0000', 'é', '\u{1F600}', '\uffff'), fc.string({ maxLength: 3 }))
+const scalar: fc.Arbitrary<OrderedScalar> = fc.oneof(number, string, fc.boolean(), fc.constant(null))
+const tuple = fc.array(scalar, { maxLength: 4 })
+const key: fc.Arbitrary<OrderedKey> = fc.oneof(scalar, tuple, tuple.map((t) => ['user', ...t]))
+
+const keysOf = <K>(entries: Iterable<[K, unknown]>): K[] => [...entries].map(([k]) => k)
+
+describe("keyEncoding 'ordered'", () => {
+  it('iterates in natural order (property: random numbers, strings and tuples), and reads every key back', () => {
+    const db = open(dbPath(), { keyEncoding: 'ordered', valueEncoding: 'json' })
+    let n = 0
+    fc.assert(
+      fc.property(fc.array(key, { maxLength: 40 }), (keys) => {
+        const tree = db.openTree(`t${n++}`)
+        for (const k of keys) tree.insert(k, 1)
+        const expected = sortedUnique(keys)
+        expect(keysOf(tree.iter())).toEqual(expected)
+        expect(keysOf(tree.range({ reverse: true }))).toEqual([...expected].reverse())
+        for (const k of keys) expect(tree.containsKey(k)).toBe(true)
+      }),
+      { numRuns: 150 },
+    )
+    db.close()
+  })
+
+  it('ranges take typed bounds (property: random bounds give the keys between them, in order)', () => {
+    const db = open(dbPath(), { keyEncoding: 'ordered', valueEncoding: 'json' })
+    let n = 0
+    fc.assert(
+      fc.property(fc.array(key, { maxLength: 30 }), key, key, (keys, a, b) => {
+        const tree = db.openTree(`r${n++}`)
+        for (const k of keys) tree.insert(k, 1)
+        const [lo, hi] = natural(a, b) <= 0 ? [a, b] : [b, a]
+        const expected = sortedUnique(keys).filter((k) => natural(k, lo) >= 0 && natural(k, hi) < 0)
+        expect(keysOf(tree.range({ gte: lo, lt: hi }))).toEqual(expected)
+      }),
+      { numRuns: 150 },
+    )
+    db.close()
+  })
+
+  it('scanPrefix takes a tuple prefix (property: exactly the tuples that begin with it, in order)', () => {
+    const db = open(dbPath(), { keyEncoding: 'ordered', valueEncoding: 'json' })
+    let n = 0
+    fc.assert(
+      fc.property(fc.array(key, { maxLength: 30 }), fc.array(scalar, { maxLength: 2 }), (keys, prefix) => {
+        const tree = db.openTree(`p${n++}`)
+        for (const k of [...keys, ...keys.filter(Array.isArray).map((t) => [...prefix, ...t])]) tree.insert(k, 1)
+        const p = canonical(prefix) as OrderedScalar[]
+        const all = sortedUnique(keysOf(tree.iter()))
+        const expected = all.filter((k) => Array.isArray(k) && k.length >= p.length && p.every((e, i) => natural(e, k[i]!) === 0))
+        expect(keysOf(tree.scanPrefix(prefix))).toEqual(expected)
+        expect(keysOf(tree.scanPrefix(prefix, { reverse: true }))).toEqual([...expected].reverse())
+      }),
+      { numRuns: 150 },
+    )
+    db.close()
+  })
+
+  it('the README example: numbers in numeric order, composite keys, typed ranges and prefixes', () => {
+    const db = open(dbPath(), { keyEncoding: 'ordered', valueEncoding: 'utf8' })
+    for (const k of [10, 2, -1, 1.5]) db.insert(k, 'n')
+    expect(keysOf(db.iter())).toEqual([-1, 1.5, 2, 10])
+    db.insert(['user', 42], 'ada')
+    db.insert(['user', 7], 'bob')
+    db.insert(['users', 1], 'not a user')
+    expect(db.range({ gte: ['user', 0], lt: ['user', Infinity] }).toArray()).toEqual([
+      [['user', 7], 'bob'],
+      [['user', 42], 'ada'],
+    ])
+    expect(keysOf(db.scanPrefix(['user']))).toEqual([
+      ['user', 7],
+      ['user', 42],
+    ])
+    db.close()
+  })
+
+  it('string prefixes match string keys; bytes are used as they are', () => {
+    const db = open(dbPath(), { keyEncoding: 'ordered', valueEncoding: 'utf8' })
+    for (const k of ['apple', 'apricot', 'banana', '\u0001x', 5, ['apple']]) db.insert(k, 'v')
+    expect(keysOf(db.scanPrefix('ap'))).toEqual(['apple', 'apricot'])
+    expect(keysOf(db.scanPrefix('\u0001'))).toEqual(['\u0001x'])
+    expect(keysOf(db.scanPrefix(''))).toHaveLength(6)
+    expect(keysOf(db.scanPrefix(Buffer.from([0xff])))).toEqual([['apple']])
+    db.close()
+  })
+
+  it('refuses what has no place in the order', () => {
+    const db = open(dbPath(), { keyEncoding: 'ordered', valueEncoding: 'utf8' })
+    expect(() => db.insert(NaN, 'v')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }))
+    expect(() => db.insert('\ud800', 'v')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }))
+    expect(() => db.insert({ a: 1 } as never, 'v')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
+    expect(() => db.insert([['nested']] as never, 'v')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
+    expect(() => db.insert(Buffer.from('x') as never, 'v')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
+    expect(() => db.insert(1n as never, 'v')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
+    db.close()
+  })
+
+  it('types: OrderedKey keys', () => {
+    const db = open(dbPath(), { keyEncoding: 'ordered', valueEncoding: 'msgpack' })
+    expectTypeOf(db).toEqualTypeOf<Db<OrderedKey, unknown>>()
+    db.insert(['user', 1], 'x')
+    expectTypeOf(db.first()).toEqualTypeOf<[OrderedKey, unknown] | undefined>()
+    db.close()
+  })
+})
+
+describe("valueEncoding 'msgpack'", () => {
+  const values: [string, unknown][] = [
+    ['Date', new Date(1_700_000_000_123)],
+    ['Map', new Map<unknown, unknown>([['a', 1], [2, { x: [1, 2] }]])],
+    ['Set', new Set([1, 'two', null])],
+    ['BigInt', 12n],
+    ['large and negative BigInt', [2n ** 100n, -(2n ** 70n), -5n]],
+    ['Uint8Array', new Uint8Array([0, 1, 255])],
+    ['Float64Array', new Float64Array([1.5, -Infinity])],
+    ['Int32Array', new Int32Array([-1, 2 ** 31 - 1])],
+    ['Buffer', Buffer.from('bytes')],
+    ['records (arrays of same-shaped objects)', [{ name: 'ada', born: 1815 }, { name: 'grace', born: 1906 }]],
+    ['nested structures', { when: new Date(0), tags: new Set(['a']), index: new Map([['k', [1n, new Uint16Array([7])]]]) }],
+    ['plain values', [null, true, 0, -0.5, 2 ** 53, 'text', { a: { b: [] } }]],
+  ]
+  for (const [name, value] of values) {
+    it(`round-trips ${name}, also through another handle of the path`, () => {
+      const path = dbPath()
+      const db = open(path, { keyEncoding: 'utf8', valueEncoding: 'msgpack' })
+      db.insert('a', { other: 'shape first' })
+      db.insert('k', value)
+      db.insert('k2', value)
+      expect(db.get('k')).toEqual(value)
+      expect(db.get('k2')).toEqual(value)
+      db.close()
+      // each value carries its own record structures: a fresh process reads it alone
+      const again = open(path, { keyEncoding: 'utf8', valueEncoding: 'msgpack' })
+      expect(again.get('k2')).toEqual(value)
+      again.close()
+    })
+  }
+
+  it('stores null; refuses undefined and functions', () => {
+    const db = open(dbPath(), { valueEncoding: 'msgpack' })
+    db.insert('n', null)
+    expect(db.get('n')).toBeNull()
+    expect(() => db.insert('u', undefined)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }))
+    db.close()
+  })
+})
+
+it("'msgpack' without msgpackr installed: SledError SLED_MISSING_PEER when the handle is opened", () => {
+  const dir = tempDir()
+  // a child process in which msgpackr does not resolve, as when the optional peer is not installed
+  const hide = join(dir, 'hide-msgpackr.cjs')
+  writeFileSync(
+    hide,
+    `const M = require('node:module'); const resolve = M._resolveFilename
+M._resolveFilename = function (request, ...rest) {
+  if (request === 'msgpackr') { const e = new Error("Cannot find module 'msgpackr'"); e.code = 'MODULE_NOT_FOUND'; throw e }
+  return resolve.call(this, request, ...rest)
+}`,
+  )
+  const script = `const { open } = require('sled-node')
+const db = open(${JSON.stringify(join(dir, 'db'))}, { keyEncoding: 'ordered' })
+db.insert(1, 'ordered works without msgpackr')
+try { open(${JSON.stringify(join(dir, 'db'))}, { valueEncoding: 'msgpack' }) } catch (e) { console.log(JSON.stringify([e.name, e.code, e.message])) }`
+  const out = execFileSync(process.execPath, ['-r', hide, '-e', script], { encoding: 'utf8' })
+  const [name, code, message] = JSON.parse(out) as string[]
+  expect([name, code]).toEqual(['SledError', 'SLED_MISSING_PEER'])
+  expect(message).toContain('npm install msgpackr')
+})
