@@ -1,3 +1,5 @@
 // The ESM entry of sled-node/level: re-exports the CommonJS build, so `import` and
-// `require` share one SledLevel class and one copy of the facade.
+// `require` share one SledLevel class and one copy of the facade. The gate loads it first
+// (a catchable failure on Node 20: src/esm-gate.mts).
+import './esm-load-level.mjs'
 export * from './level.js'
