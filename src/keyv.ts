@@ -31,13 +31,36 @@ function requireText(value: unknown, name: string): string {
 }
 
 /**
- * A Keyv store: `new Keyv({ store: new KeyvSled(path) })`. Give each Keyv its own
- * KeyvSled (they may share a path): Keyv sets `store.namespace`, and a store follows
- * the namespace it was given last.
+ * Whether a value Keyv serialized carries an expiry that has passed: Keyv's JSON form
+ * `{"value":…,"expires":<ms>}`. Another serializer, compression or encryption make it opaque:
+ * then only Keyv's own read can tell, and this says no.
+ */
+function expired(serialized: string): boolean {
+  if (!serialized.startsWith('{')) return false
+  try {
+    const { expires } = JSON.parse(serialized) as { expires?: unknown }
+    return typeof expires === 'number' && expires <= Date.now()
+  } catch {
+    return false
+  }
+}
+
+/** An entry of Keyv's `setMany`. */
+export interface KeyvSledEntry {
+  key: string
+  value: unknown
+  ttl?: number | undefined
+}
+
+/**
+ * A Keyv store for Keyv 5 and Keyv 6: `new Keyv({ store: new KeyvSled(path) })`. Give each
+ * Keyv its own KeyvSled (they may share a path): Keyv sets `store.namespace`, and a store
+ * follows the namespace it was given last. Each namespace is a tree of its own.
  *
- * `iterator()` yields this namespace's `[key, serialized value]` pairs. Keyv 5 wires
- * `keyv.iterator()` only for the dialects on its own list; with Keyv 5 do it yourself:
- * `keyv.iterator = keyv.generateIterator(store.iterator.bind(store))`.
+ * It has Keyv's whole storage surface, so Keyv 6 lets it manage its namespaces (keys reach
+ * it without the namespace prefix) and wires `keyv.iterator()`. Keyv 5 prefixes the keys
+ * and wires `keyv.iterator()` only for the dialects on its own list; with Keyv 5 do it
+ * yourself: `keyv.iterator = keyv.generateIterator(store.iterator.bind(store))`.
  */
 export class KeyvSled extends EventEmitter {
   /** Keyv reads `opts.dialect`/`opts.url` to describe the store. */
@@ -71,9 +94,32 @@ export class KeyvSled extends EventEmitter {
     return this.#tree().getMany(keys)
   }
 
+  /** Whether the key holds a value whose expiry (inside Keyv's JSON) has not passed. */
+  async has(key: string): Promise<boolean> {
+    const value = await this.#tree().getAsync(key)
+    return value !== undefined && !expired(value)
+  }
+
+  /** `has` for each key, in order. */
+  async hasMany(keys: string[]): Promise<boolean[]> {
+    return this.#tree()
+      .getMany(keys)
+      .map((value) => value !== undefined && !expired(value))
+  }
+
   /** Keyv keeps the expiry inside the serialized value, so `ttl` needs no work here. */
-  async set(key: string, value: unknown, _ttl?: number): Promise<void> {
+  async set(key: string, value: unknown, _ttl?: number): Promise<boolean> {
     await this.#tree().insertAsync(key, requireText(value, 'value'))
+    return true
+  }
+
+  /** Writes the entries in one atomic batch; `true` for each. */
+  async setMany(entries: KeyvSledEntry[]): Promise<boolean[]> {
+    const tree = this.#tree()
+    const batch = tree.batch()
+    for (const { key, value } of entries) batch.insert(key, requireText(value, 'value'))
+    await tree.applyAsync(batch)
+    return entries.map(() => true)
   }
 
   /** Whether the key existed. */
@@ -81,13 +127,23 @@ export class KeyvSled extends EventEmitter {
     return (await this.#tree().removeAsync(key)) !== undefined
   }
 
+  /**
+   * Removes the keys in one atomic batch. One boolean, whether every key existed: what Keyv 5
+   * returns to its caller unchanged (Keyv 6 turns it into one boolean per key).
+   */
+  async deleteMany(keys: string[]): Promise<boolean> {
+    const tree = this.#tree()
+    const existed = tree.getMany(keys).every((value) => value !== undefined)
+    const batch = tree.batch()
+    for (const key of keys) batch.remove(key)
+    await tree.applyAsync(batch)
+    return existed
+  }
+
   /** Removes this namespace's keys only. */
   async clear(): Promise<void> {
     this.#tree().clear()
   }
-
-  // No has(): Keyv would trust it without checking the expiry inside the value; without
-  // it, Keyv answers has() from get() and honours TTL.
 
   /** This namespace's `[key, serialized value]` pairs, in key order. */
   async *iterator(namespace: string | undefined = this.namespace): AsyncGenerator<[string, string], void> {
