@@ -4,7 +4,8 @@
 #  - the smoke test through require and import on this Node, Node 22, Bun and Deno,
 #  - the published typings through tsc --noEmit on a small ESM and CommonJS consumer,
 #  - publint and @arethetypeswrong/cli on the tarballs,
-#  - a project installed without optional dependencies: require fails with SLED_NO_BINARY.
+#  - a project installed without optional dependencies: require fails with SLED_NO_BINARY,
+#  - LICENSE-MIT and LICENSE-APACHE in every tarball.
 # Needs npm ci, npm run build, and the binary in npm/linux-x64-gnu/ (.ci/build-glibc217.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,14 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 app=$work/app
 .ci/consumer.sh "$app" linux-x64-gnu
+
+# both licence texts (package.json: MIT OR Apache-2.0) in every tarball, main and platform
+for tarball in "$app"/tarballs/*.tgz; do
+  for licence in LICENSE-MIT LICENSE-APACHE; do
+    tar -tzf "$tarball" | grep -qx "package/$licence" || { echo "$tarball lacks $licence" >&2; exit 1; }
+  done
+done
+echo "ok licences: LICENSE-MIT and LICENSE-APACHE in $(ls "$app"/tarballs/*.tgz | wc -l) tarballs"
 
 # publint: --strict makes its warnings errors. attw: the node16 profile leaves out TypeScript's
 # legacy `node10` resolution, which cannot see `exports` subpaths or `#` imports; sled-node
