@@ -15,11 +15,13 @@ export function preload(specifier: string): void {
   const url: unknown = import.meta.url
   if (typeof url !== 'string') return
   const require = createRequire(url)
-  let path: string
+  // bundled, this file is the bundle: whatever '../../package.json' is, it is not sled-node's,
+  // and the bundler has inlined the module, whose errors are ordinary throws
+  let name: unknown
   try {
-    path = require.resolve(specifier)
+    name = (require('../../package.json') as { name?: unknown }).name
   } catch {
-    return // bundled: the bundler has inlined the module, whose errors are ordinary throws
+    return
   }
-  require(path)
+  if (name === 'sled-node') require(specifier)
 }
