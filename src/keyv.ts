@@ -113,12 +113,15 @@ export class KeyvSled extends EventEmitter {
     return true
   }
 
-  /** Writes the entries in one atomic batch; `true` for each. */
+  /**
+   * Writes the entries in one atomic batch, applied before the call returns its promise (like
+   * getMany, on the calling thread: a later call never overtakes it); `true` for each.
+   */
   async setMany(entries: KeyvSledEntry[]): Promise<boolean[]> {
     const tree = this.#tree()
     const batch = tree.batch()
     for (const { key, value } of entries) batch.insert(key, requireText(value, 'value'))
-    await tree.applyAsync(batch)
+    tree.apply(batch)
     return entries.map(() => true)
   }
 
@@ -128,7 +131,7 @@ export class KeyvSled extends EventEmitter {
   }
 
   /**
-   * Removes the keys in one atomic batch. One boolean, whether every key existed: what Keyv 5
+   * Removes the keys in one atomic batch, on the calling thread like setMany. One boolean, whether every key existed: what Keyv 5
    * returns to its caller unchanged (Keyv 6 turns it into one boolean per key).
    */
   async deleteMany(keys: string[]): Promise<boolean> {
@@ -136,7 +139,7 @@ export class KeyvSled extends EventEmitter {
     const existed = tree.getMany(keys).every((value) => value !== undefined)
     const batch = tree.batch()
     for (const key of keys) batch.remove(key)
-    await tree.applyAsync(batch)
+    tree.apply(batch)
     return existed
   }
 
