@@ -90,6 +90,26 @@ describe('a tree dropped by one thread while another runs a transaction on it', 
   }, TIMEOUT)
 })
 
+describe('a watched tree dropped while another thread opens and watches it', () => {
+  // review of the fix: a hub of the dropped tree was reused under its name (events lost for
+  // every later handle), and sled's own poll panicked on the pump thread (printed to stderr)
+  it.each(['worker-drops', 'main-drops'])('later handles get their events, nothing panics (%s)', (role) => {
+    repeatedly('drop-watched-tree', role, 100, 2)
+  }, TIMEOUT)
+
+  it('5,000 open / watch / write / drop cycles on one thread print nothing', () => {
+    repeatedly('drop-watched-tree', 'single', 250, 1)
+  }, TIMEOUT)
+})
+
+describe('a worker terminated while it loops on transactions', () => {
+  // review of the fix: on Node 24 the termination was cancelled when the binding took the
+  // callback's exception out, and the worker ran on (terminate() never finished)
+  it("terminate() finishes and the worker's handle is released", () => {
+    repeatedly('terminate-in-transaction', 'main', 10, 1)
+  }, TIMEOUT)
+})
+
 describe('a worker terminated while openAsync() runs', () => {
   // finding 5: the lock was kept in about half of the runs
   it('never keeps the file lock once the path is closed', () => {

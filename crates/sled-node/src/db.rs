@@ -195,6 +195,8 @@ impl NativeDb {
     #[napi]
     pub fn open_tree(&self, name: &[u8]) -> Result<NativeTree> {
         self.state.with("openTree", |shared| {
+            // a tree is opened and registered as one step with respect to dropTree
+            let _tree_ops = shared.tree_ops.lock();
             let tree = shared
                 .db
                 .open_tree(name)
@@ -232,9 +234,7 @@ impl NativeDb {
                     ),
                 ));
             }
-            shared.invalidate_tree(name);
             shared
-                .db
                 .drop_tree(name)
                 .map_err(|e| from_sled("dropTree", &shared.subject, e))
         })

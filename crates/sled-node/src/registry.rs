@@ -65,6 +65,8 @@ pub struct Shared {
     trees: Mutex<HashMap<Vec<u8>, Vec<Weak<Slot>>>>,
     /// The subscriber hub of each watched tree (see `subscriber.rs`).
     pub hubs: Arc<Hubs>,
+    /// Held by `openTree` and `dropTree` for their whole step.
+    pub tree_ops: Mutex<()>,
 }
 
 impl Shared {
@@ -75,16 +77,19 @@ impl Shared {
         list.push(Arc::downgrade(slot));
     }
 
-    /// Marks every live handle of tree `name` dropped; returns nothing, the
-    /// caller drops the tree in sled afterwards.
-    pub fn invalidate_tree(&self, name: &[u8]) {
+    /// Drops tree `name`: marks every live handle of it dropped (in every thread), drops
+    /// it in sled, then forgets its subscriber hub. All of it under `tree_ops`, so no
+    /// `openTree` in between can get the old tree and give it a new handle or hub.
+    pub fn drop_tree(&self, name: &[u8]) -> sled::Result<bool> {
+        let _tree_ops = self.tree_ops.lock();
         let slots = self.trees.lock().remove(name).unwrap_or_default();
         for slot in slots.iter().filter_map(Weak::upgrade) {
             slot.mark_dropped();
         }
-        // after the slots: none of them can start a subscriber on the old tree now, so a
-        // tree created again under this name gets a hub of its own
+        let dropped = self.db.drop_tree(name);
+        // no handle of the old tree can start a subscriber now, and no new one exists yet
         self.hubs.forget(name);
+        dropped
     }
 }
 
@@ -170,6 +175,7 @@ pub fn acquire(path: &str, opts: &NativeOpenOptions) -> Result<Share> {
                 settings,
                 trees: Mutex::new(HashMap::new()),
                 hubs: Arc::default(),
+                tree_ops: Mutex::new(()),
             });
             entries.insert(
                 path,

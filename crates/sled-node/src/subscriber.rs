@@ -172,7 +172,12 @@ impl Hub {
         let mut moved = 0;
         let mut pending_once = false;
         while moved < max {
-            match Pin::new(&mut inner.subscriber).poll(&mut cx) {
+            // sled 0.34.7's poll unwraps its own entry in the senders map, which sled
+            // empties just before it drops the senders when the tree goes away: that
+            // panic means the same as the end of the stream
+            let polled =
+                crate::boundary::catching(|| Pin::new(&mut inner.subscriber).poll(&mut cx));
+            match polled.unwrap_or(Poll::Ready(None)) {
                 Poll::Ready(Some(event)) => {
                     moved += 1;
                     pending_once = false;
@@ -252,7 +257,8 @@ impl Hubs {
     /// The hub of `tree` (named `name`), started on first use.
     fn of(&self, name: &[u8], tree: &sled::Tree) -> std::io::Result<Arc<Hub>> {
         let mut hubs = self.0.lock();
-        if let Some(hub) = hubs.get(name) {
+        // an ended hub belongs to a tree sled has freed: never join it
+        if let Some(hub) = hubs.get(name).filter(|hub| !hub.inner.lock().ended) {
             return Ok(hub.clone());
         }
         let (ready_tx, ready_rx) = std::sync::mpsc::sync_channel::<Arc<Hub>>(1);

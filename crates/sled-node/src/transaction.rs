@@ -17,8 +17,8 @@ use std::cell::{Cell, RefCell};
 use std::ptr;
 use std::rc::Rc;
 
-use napi::bindgen_prelude::{ClassInstance, Function, Unknown};
-use napi::{sys, Env, JsValue, Result};
+use napi::bindgen_prelude::{ClassInstance, Function, ToNapiValue, Unknown};
+use napi::{sys, Env, JsValue, Result, Status};
 use napi_derive::napi;
 use sled::transaction::{
     ConflictableTransactionError, TransactionError, TransactionalTree, UnabortableTransactionError,
@@ -129,6 +129,48 @@ impl NativeTxTree {
     }
 }
 
+/// Calls `callback(txs)`. When it throws, the exception is left pending (napi-rs's own
+/// `call` would take it out and rethrow a copy): taking out the termination exception of
+/// a worker being terminated cancels the termination, and the worker would go on.
+/// The `PendingException` error returned then tells napi-rs to leave it in place.
+fn call_keeping_exception(
+    env: &Env,
+    callback: &Function<'_, Vec<NativeTxTree>, Unknown<'_>>,
+    txs: Vec<NativeTxTree>,
+) -> Result<sys::napi_value> {
+    let raw = env.raw();
+    let mut undefined = ptr::null_mut();
+    // SAFETY: plain napi calls on the JS thread, with values of this call's scope
+    unsafe {
+        if sys::napi_get_undefined(raw, &mut undefined) != sys::Status::napi_ok {
+            return Err(napi::Error::new(
+                Status::GenericFailure,
+                "transaction: no undefined",
+            ));
+        }
+        let args = [<Vec<NativeTxTree> as ToNapiValue>::to_napi_value(raw, txs)?];
+        let mut returned = ptr::null_mut();
+        match sys::napi_call_function(
+            raw,
+            undefined,
+            callback.raw(),
+            1,
+            args.as_ptr(),
+            &mut returned,
+        ) {
+            sys::Status::napi_ok => Ok(returned),
+            sys::Status::napi_pending_exception => Err(napi::Error::new(
+                Status::PendingException,
+                "the transaction callback threw",
+            )),
+            status => Err(napi::Error::new(
+                Status::from(status),
+                "transaction: the callback could not be called",
+            )),
+        }
+    }
+}
+
 /// Runs `callback(txTrees)` as one sled transaction over `trees` (all of one database)
 /// and returns what the callback returned. A callback that throws aborts the
 /// transaction and its error is rethrown unchanged.
@@ -195,21 +237,22 @@ pub fn transaction<'env>(
                         index,
                     })
                     .collect();
-                let result = inside_transaction(|| callback.call(txs));
+                let result = inside_transaction(|| call_keeping_exception(env, &callback, txs));
                 run.views.set(ptr::null());
+                if let Err(thrown) = result {
+                    // the callback threw: its exception stays pending and reaches the caller
+                    return Err(ConflictableTransactionError::Abort(thrown));
+                }
                 if let Some(e) = run.storage.borrow_mut().take() {
                     return Err(ConflictableTransactionError::Storage(e));
                 }
                 if run.conflict.get() {
                     return Err(ConflictableTransactionError::Conflict);
                 }
-                match result {
-                    Ok(value) => {
-                        returned.set(value.raw());
-                        Ok(())
-                    }
-                    Err(e) => Err(ConflictableTransactionError::Abort(e)),
+                if let Ok(value) = result {
+                    returned.set(value);
                 }
+                Ok(())
             });
         drop(sled_trees);
         drop(pinned);
