@@ -120,15 +120,19 @@ const ORDERED: Coder = {
 
 /** The msgpackr module, an optional peer dependency: loaded on first use of 'msgpack'. */
 interface Msgpackr {
-  Packr: new (options: Record<string, unknown>) => { pack(value: unknown): Uint8Array; unpack(bytes: Uint8Array): unknown }
+  Packr: new (options: Record<string, unknown>) => { pack(value: unknown): Uint8Array }
+  Unpackr: new (options: Record<string, unknown>) => { unpack(bytes: Uint8Array): unknown }
 }
 
 let msgpackCoder: Coder | undefined
 
 /**
- * 'msgpack' through msgpackr: structured clones (Date, Map, Set, BigInt, typed arrays,
- * RegExp, Error, cycles), each value self-contained (record structures travel inside the
- * value, `sequential`), int64 read back as BigInt.
+ * 'msgpack' through msgpackr: Date, Map, Set, BigInt, typed arrays, RegExp, Error, cycles
+ * and shared references, int64 read back as BigInt. Every value is self-contained: msgpackr's
+ * records are on, but not `sequential` and with no shared `structures`, so each value carries
+ * the definitions of the record shapes it uses (record ids restart with every value), and a
+ * separate Unpackr reads any value alone, in any order, in any process. The same value (built
+ * the same way) always packs to the same bytes, so 'msgpack' keys are deterministic.
  */
 function msgpack(name: string): Coder {
   if (msgpackCoder) return msgpackCoder
@@ -144,8 +148,15 @@ function msgpack(name: string): Coder {
       { cause: error },
     )
   }
-  const options = { structuredClone: true, useRecords: true, sequential: true, mapsAsObjects: false, int64AsType: 'bigint' }
-  const packr = new msgpackr.Packr(options)
+  const options = { structuredClone: true, useRecords: true, sequential: false, mapsAsObjects: false, int64AsType: 'bigint' }
+  const packr = new msgpackr.Packr({
+    ...options,
+    // msgpackr would write a function (at any depth) as undefined
+    writeFunction: () => {
+      throw new TypeError('a function cannot be stored')
+    },
+  })
+  const unpackr = new msgpackr.Unpackr(options)
   msgpackCoder = {
     raw: false,
     nullIsValue: true,
@@ -160,7 +171,7 @@ function msgpack(name: string): Coder {
         throw err
       }
     },
-    decode: (b) => packr.unpack(b),
+    decode: (b) => unpackr.unpack(b),
   }
   return msgpackCoder
 }

@@ -5,8 +5,10 @@ import { execFileSync } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import fc from 'fast-check'
+import { Packr } from 'msgpackr'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { type Db, open, type OrderedKey, type OrderedScalar } from 'sled-node'
+import { expectCleanExit, runChild } from './helpers/child.js'
 import { dbPath, tempDir } from './helpers/tmp.js'
 
 /** Natural order: null < false < true < numbers < strings (by code point) < tuples. */
@@ -194,12 +196,89 @@ describe("valueEncoding 'msgpack'", () => {
     })
   }
 
-  it('stores null; refuses undefined and functions', () => {
+  it('stores null; refuses undefined, and functions at any depth', () => {
     const db = open(dbPath(), { valueEncoding: 'msgpack' })
     db.insert('n', null)
     expect(db.get('n')).toBeNull()
     expect(() => db.insert('u', undefined)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }))
+    const fn = () => 1
+    for (const value of [fn, { f: fn }, { a: { b: [1, { c: fn }] } }, [fn], new Map([[1, fn]]), new Set([fn]), { m() {} }, class {}]) {
+      expect(() => db.insert('f', value)).toThrow(expect.objectContaining({ name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }))
+    }
+    expect(db.containsKey('f')).toBe(false)
+    // a refused value leaves the encoder as it was: the next value packs as in a fresh process
+    db.insert('after', { a: { b: [1, { c: 2 }] } })
     db.close()
+  })
+
+  // Every value is self-contained and decodable alone: written in one process, read in
+  // another, in reverse order, singly, and after the reader wrote values of other shapes.
+  it('values written by one process read back in another: in reverse, singly, after the reader wrote other shapes', () => {
+    const path = dbPath()
+    const writer = `const db = sled.open(process.argv[1], { keyEncoding: 'utf8', valueEncoding: 'msgpack' })
+const shape = (i) => ({ id: i, name: 'n' + i, tags: ['t' + i], inner: { at: new Date(1_700_000_000_000 + i), n: BigInt(i) ** 20n } })
+for (let i = 0; i < 20; i++) db.insert('v' + String(i).padStart(2, '0'), shape(i))
+db.insert('mix', { list: [shape(1), { other: 1 }, shape(2)], map: new Map([[{ k: 1 }, new Set([shape(3)])]]), typed: new Float32Array([1.5]), big: -(2n ** 80n) })
+db.close()`
+    expectCleanExit(runChild(writer, [path]))
+    const reader = `const db = sled.open(process.argv[1], { keyEncoding: 'utf8', valueEncoding: 'msgpack' })
+// this process's own values first, of other shapes with the same field count
+db.insert('own1', { x: 1, y: 2, z: 3, w: 4 }); db.insert('own2', { p: { q: 1 } })
+const single = db.get('v07')
+const reversed = db.iter().toArray().reverse().filter(([k]) => k.startsWith('v') || k === 'mix')
+const mix = db.get('mix')
+const check = (v, i) => v.id === i && v.name === 'n' + i && v.tags[0] === 't' + i && v.inner.at.getTime() === 1_700_000_000_000 + i && v.inner.n === BigInt(i) ** 20n && Object.keys(v).join() === 'id,name,tags,inner'
+const ok = check(single, 7) && reversed.every(([k, v]) => k === 'mix' || check(v, Number(k.slice(1))))
+  && check(mix.list[0], 1) && mix.list[1].other === 1 && check(mix.list[2], 2)
+  && [...mix.map][0][0].k === 1 && check([...[...mix.map][0][1]][0], 3) && mix.typed instanceof Float32Array && mix.typed[0] === 1.5 && mix.big === -(2n ** 80n)
+  && db.get('own1').w === 4 && db.get('own2').p.q === 1
+console.log(JSON.stringify({ ok, single: { ...single, inner: { ...single.inner, n: String(single.inner.n) } } }))
+db.close()`
+    const res = runChild(reader, [path])
+    expectCleanExit(res)
+    expect(JSON.parse(res.stdout)).toMatchObject({ ok: true, single: { id: 7, name: 'n7' } })
+  })
+
+  it('structured values round-trip across processes, each read alone', () => {
+    const path = dbPath()
+    const db = open(path, { keyEncoding: 'utf8', valueEncoding: 'msgpack' })
+    for (const [name, value] of values) db.insert(name, value)
+    db.close()
+    // another process reads each value alone, last written first, and sends them back as msgpack
+    const script = `const { Packr } = require('msgpackr')
+const db = sled.open(process.argv[1], { keyEncoding: 'utf8', valueEncoding: 'msgpack' })
+const names = JSON.parse(process.argv[2]).reverse()
+const out = names.map((n) => [n, db.get(n)])
+db.close()
+process.stdout.write(Buffer.from(new Packr({ structuredClone: true, mapsAsObjects: false, int64AsType: 'bigint' }).pack(out)).toString('base64'))`
+    const res = runChild(script, [path, JSON.stringify(values.map(([n]) => n))])
+    expectCleanExit(res)
+    const back = new Map(new Packr({ structuredClone: true, mapsAsObjects: false, int64AsType: 'bigint' }).unpack(Buffer.from(res.stdout, 'base64')) as [string, unknown][])
+    for (const [name, value] of values) expect(back.get(name), name).toEqual(value)
+  })
+
+  it('keyEncoding msgpack: the same key is always the same bytes (one key), in any process', () => {
+    const path = dbPath()
+    const db = open(path, { keyEncoding: 'msgpack', valueEncoding: 'utf8' })
+    db.insert({ a: 1 }, 'x')
+    db.insert({ b: 2, c: [3] }, 'other shape')
+    db.insert({ a: 1 }, 'y')
+    expect(db.len()).toBe(2)
+    expect(db.get({ a: 1 })).toBe('y')
+    db.insert({ nested: { a: 1 }, list: [{ a: 1 }, { a: 2 }] }, 'z')
+    db.close()
+    const res = runChild(
+      `const db = sled.open(process.argv[1], { keyEncoding: 'msgpack', valueEncoding: 'utf8' })
+db.insert({ q: 0 }, 'first shape here')
+console.log(JSON.stringify([db.get({ nested: { a: 1 }, list: [{ a: 1 }, { a: 2 }] }), db.get({ a: 1 }), db.len(), db.iter().toArray().map(([k]) => k)]))
+db.close()`,
+      [path],
+    )
+    expectCleanExit(res)
+    const [z, y, len, keys] = JSON.parse(res.stdout) as [string, string, number, unknown[]]
+    expect([z, y, len]).toEqual(['z', 'y', 4])
+    expect(keys).toHaveLength(4)
+    expect(keys).toEqual(expect.arrayContaining([{ a: 1 }, { q: 0 }, { b: 2, c: [3] }, { nested: { a: 1 }, list: [{ a: 1 }, { a: 2 }] }]))
   })
 })
 
