@@ -3,11 +3,17 @@
 // work. Numbers go through ordered-binary (lmdb-js's key encoding); the layout around them
 // fixes what ordered-binary leaves ambiguous for a store that must read keys back exactly:
 //
-//   null 0x00 | false 0x06 | true 0x07 | number: ordered-binary (0x08-0x17, -0 as 0)
+//   null 0x00 | false 0x06 | true 0x07 | number: ordered-binary's 9 bytes (0x08-0x17, -0 as 0)
 //   string: 0x1b first when empty or its first code unit is < 28, then its UTF-8 with each
 //           code unit 0-4 escaped as 0x04 <unit> (ordered-binary's form of short strings,
 //           for every length)
-//   tuple:  0xff, then each element followed by 0x00 (numbers at their full 9 bytes)
+//   tuple:  0xff, then each element followed by 0x00
+//
+// Numbers are always at their full 9 bytes: ordered-binary drops trailing zero bytes outside
+// its sequences (0 is 10 00 00 00, 5e-324 is 10 00 .. 00 10), so one number's short form could
+// begin another's, and a number prefix would match other numbers. At a fixed width no number
+// begins another, and null, false and true are single bytes no other key starts with: a
+// scalar prefix other than a string matches only its own key.
 //
 // Natural order: null < false < true < numbers (numeric, -Infinity to Infinity) < strings (by
 // code point) < tuples (element by element; a tuple sorts before the longer ones it begins).
@@ -38,9 +44,13 @@ const UNIT_ESCAPE = 0x04
 const numberScratch = new Uint8Array(16)
 const readScratch = new Uint8Array(16)
 
-function numberBytes(n: number, inTuple: boolean, name: string): Uint8Array {
+const NUMBER_LENGTH = 9
+
+function numberBytes(n: number, name: string): Uint8Array {
   if (Number.isNaN(n)) throw invalidValue(name, 'must not be NaN with the ordered encoding (NaN has no place in the order)', n)
-  const length = writeKey(n === 0 ? 0 : n, numberScratch, 0, inTuple)
+  // in sequence: the full width, never shortened
+  const length = writeKey(n === 0 ? 0 : n, numberScratch, 0, true)
+  if (length !== NUMBER_LENGTH) throw new Error(`ordered-binary wrote ${length} bytes for a number, not ${NUMBER_LENGTH}`)
   return numberScratch.slice(0, length)
 }
 
@@ -61,10 +71,10 @@ function stringBytes(s: string, name: string): Buffer {
   return out
 }
 
-function scalarBytes(value: unknown, inTuple: boolean, name: string): Uint8Array {
+function scalarBytes(value: unknown, name: string): Uint8Array {
   switch (typeof value) {
     case 'number':
-      return numberBytes(value, inTuple, name)
+      return numberBytes(value, name)
     case 'string':
       return stringBytes(value, name)
     case 'boolean':
@@ -77,11 +87,11 @@ function scalarBytes(value: unknown, inTuple: boolean, name: string): Uint8Array
 
 /** The ordered encoding of `key`. */
 export function encodeOrdered(key: unknown, name: string): Buffer {
-  if (!Array.isArray(key)) return Buffer.from(scalarBytes(key, false, name))
+  if (!Array.isArray(key)) return Buffer.from(scalarBytes(key, name))
   const parts: Uint8Array[] = [Uint8Array.of(TUPLE)]
   key.forEach((element: unknown, i) => {
     if (Array.isArray(element)) throw invalidType(`${name}[${i}]`, 'a number, string, boolean or null (tuples do not nest)', element)
-    parts.push(scalarBytes(element, true, `${name}[${i}]`), Uint8Array.of(END))
+    parts.push(scalarBytes(element, `${name}[${i}]`), Uint8Array.of(END))
   })
   return Buffer.concat(parts)
 }
@@ -123,7 +133,7 @@ function readScalar(bytes: Uint8Array, start: number, inTuple: boolean): [Ordere
   if (lead === 0x06) return [false, start + 1]
   if (lead === 0x07) return [true, start + 1]
   if (lead >= 0x08 && lead <= 0x17) {
-    const end = inTuple ? start + 9 : bytes.length
+    const end = start + NUMBER_LENGTH
     if (end > bytes.length) throw corrupt(bytes)
     return [readNumber(bytes, start, end), end]
   }

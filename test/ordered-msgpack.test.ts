@@ -116,6 +116,47 @@ describe("keyEncoding 'ordered'", () => {
     db.close()
   })
 
+  it('a number, boolean or null prefix matches only that key (property), in scanPrefix and watchPrefix', async () => {
+    const db = open(dbPath(), { keyEncoding: 'ordered', valueEncoding: 'json' })
+    // a number's short form used to begin other numbers' bytes
+    const neighbours: [number, number][] = [[0, 5e-324], [1, 1.0000000000000002], [2 ** 53, 2 ** 53 + 2], [0.5, 0.5000000000000001], [Infinity, 1e308]]
+    for (const [n, other] of neighbours) {
+      db.insert(n, 'n')
+      db.insert(other, 'other')
+      expect(keysOf(db.scanPrefix(n))).toEqual([n])
+      expect(keysOf(db.scanPrefix(n, { reverse: true }))).toEqual([n])
+    }
+    let run = 0
+    fc.assert(
+      fc.property(fc.array(key, { maxLength: 30 }), fc.oneof(number, fc.boolean(), fc.constant(null)), (keys, prefix) => {
+        const tree = db.openTree(`s${run++}`)
+        for (const k of [...keys, prefix]) tree.insert(k, 1)
+        expect(keysOf(tree.scanPrefix(prefix))).toEqual([canonical(prefix)])
+      }),
+      { numRuns: 150 },
+    )
+    const sub = db.watchPrefix(0)
+    db.insert(5e-324, 'not 0')
+    db.insert(0, 'zero')
+    const first = await sub[Symbol.asyncIterator]().next()
+    expect(first.value).toEqual({ type: 'insert', key: 0, value: 'zero' })
+    sub.close()
+    db.close()
+  })
+
+  it("every number is stored at ordered-binary's full 9 bytes (no number's bytes begin another's)", () => {
+    const db = open(dbPath(), { keyEncoding: 'ordered', valueEncoding: 'utf8' })
+    const tree = db.openTree('numbers')
+    const raw = db.openTree('numbers', { keyEncoding: 'buffer' })
+    for (const n of [0, 1, -1, 5e-324, 2 ** 53, Infinity, -Infinity, 123456789]) tree.insert(n, 'v')
+    expect(raw.len()).toBe(8)
+    for (const [k] of raw.iter()) expect(k).toHaveLength(9)
+    // a number cut short is not a key of this encoding
+    raw.insert(Buffer.from('10000000', 'hex'), 'short')
+    expect(() => tree.iter().toArray()).toThrow(TypeError)
+    db.close()
+  })
+
   it('the README example: numbers in numeric order, composite keys, typed ranges and prefixes', () => {
     const db = open(dbPath(), { keyEncoding: 'ordered', valueEncoding: 'utf8' })
     for (const k of [10, 2, -1, 1.5]) db.insert(k, 'n')
