@@ -241,5 +241,14 @@ export function prefixBytes(prefix: unknown, key: Coder): Uint8Array {
   return typeof prefix === 'string' || isUint8Array(prefix) || key.raw ? toBytes(prefix, 'prefix') : key.encode(prefix, 'prefix')
 }
 
+/**
+ * A range bound: a key, encoded with the key codec. The 'ordered' encoding (the one with its
+ * own prefix form) has no Uint8Array keys, so there a Uint8Array bound is raw bytes, used as it
+ * is, as its prefixes are; with the raw encodings bytes are the key anyway.
+ */
+export function boundBytes(bound: unknown, key: Coder, name: string): Uint8Array {
+  return key.prefix && isUint8Array(bound) ? toBytes(bound, name) : key.encode(bound, name)
+}
+
 export type { Bytes, OrderedKey }
 export type { OrderedScalar } from './ordered.js'

@@ -5,7 +5,7 @@
 import { Buffer } from 'node:buffer'
 import { type Bytes, invalidType, requireArgs, requireArray, requireFunction } from './args.js'
 import { Batch } from './batch.js'
-import { type Coders, prefixBytes } from './encodings.js'
+import { boundBytes, type Coders, prefixBytes } from './encodings.js'
 import { argError, SledClosedError, SledUnsupportedError } from './errors.js'
 import { GetBatcher } from './get-batcher.js'
 import { type Entry, EntryIterator, type Life } from './iterator.js'
@@ -273,7 +273,7 @@ export class Tree<K = Buffer, V = Buffer> {
    */
   range(opts?: RangeOptions<K>): EntryIterator<K, V> {
     const native = Tree.#of(this)
-    const spec = rangeSpec(opts, (bound, name) => this.#key(bound, name))
+    const spec = rangeSpec(opts, (bound, name) => boundBytes(bound, this.#coders.key, name))
     return new EntryIterator<K, V>(CONSTRUCT, native.range(spec), this, this.#life, this.#coders)
   }
 

@@ -185,6 +185,18 @@ describe("keyEncoding 'ordered'", () => {
     db.close()
   })
 
+  it('a range bound may be raw bytes (a Uint8Array or Buffer), used as they are', () => {
+    const db = open(dbPath(), { keyEncoding: 'ordered', valueEncoding: 'utf8' })
+    for (const k of [null, true, -1, 7, 'a', 'b', ['user', 1], ['user', 'x']]) db.insert(k, 'v')
+    // 0xff leads every tuple: gte it is every tuple; lt it is every scalar
+    expect(keysOf(db.range({ gte: Uint8Array.of(0xff) }))).toEqual([['user', 1], ['user', 'x']])
+    expect(keysOf(db.range({ lt: Buffer.from([0xff]) }))).toEqual([null, true, -1, 7, 'a', 'b'])
+    // strings lead with their UTF-8: raw bytes between typed bounds
+    expect(keysOf(db.range({ gt: 7, lte: Buffer.from('a') }))).toEqual(['a'])
+    expect(keysOf(db.range({ gt: Uint8Array.of(0x07), lt: 'b', reverse: true }))).toEqual(['a', 7, -1])
+    db.close()
+  })
+
   it('refuses what has no place in the order', () => {
     const db = open(dbPath(), { keyEncoding: 'ordered', valueEncoding: 'utf8' })
     expect(() => db.insert(NaN, 'v')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }))
