@@ -89,10 +89,12 @@ function scalarBytes(value: unknown, name: string): Uint8Array {
 export function encodeOrdered(key: unknown, name: string): Buffer {
   if (!Array.isArray(key)) return Buffer.from(scalarBytes(key, name))
   const parts: Uint8Array[] = [Uint8Array.of(TUPLE)]
-  key.forEach((element: unknown, i) => {
+  // a plain loop, not forEach: a hole (`[1, , 3]`) is an undefined element, refused like one
+  for (let i = 0; i < key.length; i++) {
+    const element: unknown = key[i]
     if (Array.isArray(element)) throw invalidType(`${name}[${i}]`, 'a number, string, boolean or null (tuples do not nest)', element)
     parts.push(scalarBytes(element, `${name}[${i}]`), Uint8Array.of(END))
-  })
+  }
   return Buffer.concat(parts)
 }
 

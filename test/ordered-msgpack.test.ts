@@ -205,6 +205,11 @@ describe("keyEncoding 'ordered'", () => {
     expect(() => db.insert([['nested']] as never, 'v')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
     expect(() => db.insert(Buffer.from('x') as never, 'v')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
     expect(() => db.insert(1n as never, 'v')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
+    // an undefined element, and a hole like one (forEach skipped holes: [1, , 3] was stored as [1, 3])
+    expect(() => db.insert([1, undefined, 3] as never, 'v')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
+    expect(() => db.insert([1, , 3] as never, 'v')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringContaining('key[1]') }))
+    expect(() => db.scanPrefix(new Array(2) as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
+    expect(db.len()).toBe(0)
     db.close()
   })
 
