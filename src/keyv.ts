@@ -7,6 +7,11 @@
 // gets its own sled tree (`keyv` without a namespace, `keyv:<ns>` with one), and
 // clear() and iterator() touch only that tree. Several KeyvSled on one path share one
 // database and never see or clear each other's namespaces.
+//
+// Keyv 6 reads `store.capabilities` when it takes a store (the v6 storage contract's marker);
+// Keyv 5 never does. KeyvSled declares no capabilities (so Keyv 6 wraps it in its bridge, as a
+// store taking a relative ttl), but notes the read: from then on it serves Keyv 6, whose
+// deleteMany returns one boolean per key and whose default namespace is `undefined`.
 
 import { EventEmitter } from 'node:events'
 import { type Db, open, type SledOptions, type Tree } from '../index.js'
@@ -16,7 +21,10 @@ export type KeyvSledOptions = Omit<SledOptions, 'createNew'>
 
 type TextTree = Tree<string, string>
 
-/** The tree holding one Keyv namespace (`undefined`: Keyv instances without one). */
+/** Keyv's default namespace: Keyv 5's when none is given, and KeyvSled's for Keyv 6's `undefined`. */
+const DEFAULT_NAMESPACE = 'keyv'
+
+/** The tree holding one Keyv namespace (`undefined`: Keyv 5 instances made without one). */
 function treeName(namespace: string | undefined): string {
   return namespace === undefined ? 'keyv' : `keyv:${namespace}`
 }
@@ -69,6 +77,8 @@ export class KeyvSled extends EventEmitter {
   namespace?: string | undefined
   readonly #db: Db<string, string>
   readonly #trees = new Map<string, TextTree>()
+  /** Whether a Keyv 6 has taken this store (it read `capabilities`). */
+  #keyv6 = false
 
   constructor(path: string, options?: KeyvSledOptions) {
     super()
@@ -76,8 +86,21 @@ export class KeyvSled extends EventEmitter {
     this.opts = { ...options, dialect: 'sled', url: `sled://${this.#db.path}` }
   }
 
+  /**
+   * Read by Keyv 6, never by Keyv 5, when it takes the store: KeyvSled declares no
+   * capabilities of the v6 storage contract (`undefined`: Keyv 6 wraps it in its bridge), and
+   * from then on serves Keyv 6 (per-key deleteMany, `undefined` namespace as Keyv's default).
+   * @internal
+   */
+  get capabilities(): undefined {
+    this.#keyv6 = true
+    return undefined
+  }
+
   #tree(namespace = this.namespace): TextTree {
-    const name = treeName(namespace)
+    // Keyv 6 has no default namespace: `new Keyv({ store })` is namespace `undefined`, where
+    // Keyv 5's is 'keyv'. Both use the tree `keyv:keyv`.
+    const name = treeName(namespace === undefined && this.#keyv6 ? DEFAULT_NAMESPACE : namespace)
     let tree = this.#trees.get(name)
     if (tree === undefined || tree.closed) {
       tree = this.#db.openTree<string, string>(name)
@@ -131,16 +154,24 @@ export class KeyvSled extends EventEmitter {
   }
 
   /**
-   * Removes the keys in one atomic batch, on the calling thread like setMany. One boolean, whether every key existed: what Keyv 5
-   * returns to its caller unchanged (Keyv 6 turns it into one boolean per key).
+   * Removes the keys in one atomic batch, on the calling thread like setMany. For Keyv 5 one
+   * boolean, whether every key existed (Keyv 5 returns it to its caller unchanged); once a Keyv 6
+   * has taken the store, one boolean per key, whether it existed (a key given twice: only its
+   * first time), which Keyv 6 returns as it is.
    */
-  async deleteMany(keys: string[]): Promise<boolean> {
+  async deleteMany(keys: string[]): Promise<boolean | boolean[]> {
     const tree = this.#tree()
-    const existed = tree.getMany(keys).every((value) => value !== undefined)
+    const present = tree.getMany(keys).map((value) => value !== undefined)
     const batch = tree.batch()
     for (const key of keys) batch.remove(key)
     tree.apply(batch)
-    return existed
+    if (!this.#keyv6) return present.every(Boolean)
+    const seen = new Set<string>()
+    return present.map((was, i) => {
+      const first = !seen.has(keys[i]!)
+      seen.add(keys[i]!)
+      return was && first
+    })
   }
 
   /** Removes this namespace's keys only. */

@@ -55,5 +55,50 @@ if (!supported) {
       expect(await keyv.get('a')).toBeUndefined()
       await keyv.disconnect()
     })
+
+    it('deleteMany answers per key: whether each key existed', async () => {
+      const keyv = new Keyv({ store: new KeyvSled(dbPath()), namespace: 'n' })
+      await keyv.set('d1', 1)
+      await keyv.set('d2', 2)
+      expect(await keyv.deleteMany(['d1', 'nope'])).toEqual([true, false])
+      expect(await keyv.deleteMany(['d2', 'd2', 'd1'])).toEqual([true, false, false])
+      expect(await keyv.delete(['nope', 'nope2'])).toEqual([false, false])
+      await keyv.disconnect()
+    })
+
+    it("Keyv's default namespace uses the tree keyv:keyv, as with Keyv 5", async () => {
+      const path = dbPath()
+      const keyv = new Keyv({ store: new KeyvSled(path) })
+      expect(keyv.namespace).toBeUndefined()
+      await keyv.set('k', 'v')
+      await keyv.disconnect()
+      const db = open(path, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+      expect(db.treeNames().map(String)).toContain('keyv:keyv')
+      expect(db.treeNames().map(String)).not.toContain('keyv')
+      expect(db.openTree('keyv:keyv').iter().toArray().map(([k]) => k)).toEqual(['k'])
+      db.close()
+      // a KeyvSled used on its own, without a namespace, still uses the tree keyv
+      const bare = new KeyvSled(path)
+      await bare.set('own', 'x')
+      expect(await bare.get('k')).toBeUndefined()
+      await bare.disconnect()
+    })
+
+    it('shares each tree with Keyv 5: get does not find Keyv 5 keys, iterator and clear see them', async () => {
+      const { default: Keyv5 } = await import('keyv')
+      const path = dbPath()
+      const five = new Keyv5({ store: new KeyvSled(path), namespace: 'users' })
+      const six = new Keyv({ store: new KeyvSled(path), namespace: 'users' })
+      await five.set('ada', 'from 5')
+      await six.set('bob', 'from 6')
+      expect(await six.get('ada')).toBeUndefined()
+      const seen: unknown[] = []
+      for await (const [key] of six.iterator()) seen.push(key)
+      expect(seen).toEqual(['bob', 'users:ada'])
+      await six.clear()
+      expect(await five.get('ada')).toBeUndefined()
+      await five.disconnect()
+      await six.disconnect()
+    })
   })
 }
