@@ -119,6 +119,19 @@ describe('namespaces on one path', () => {
     await store.disconnect()
   })
 
+  it('an unawaited delete never lands after a later set of the same key', async () => {
+    const store = new KeyvSled(dbPath())
+    let lost = 0
+    for (let i = 0; i < 1000; i++) {
+      await store.set('k', 'old')
+      void store.delete('k')
+      await store.set('k', 'new')
+      if ((await store.get('k')) !== 'new') lost++
+    }
+    expect(lost).toBe(0)
+    await store.disconnect()
+  })
+
   it('rejects values that are not serialized strings', async () => {
     const store = new KeyvSled(dbPath())
     await expect(store.set('k', { not: 'serialized' })).rejects.toMatchObject({ name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' })
