@@ -21,7 +21,8 @@ app=$work/app
 # both licence texts (package.json: MIT OR Apache-2.0) in every tarball, main and platform
 for tarball in "$app"/tarballs/*.tgz; do
   for licence in LICENSE-MIT LICENSE-APACHE; do
-    tar -tzf "$tarball" | grep -qx "package/$licence" || { echo "$tarball lacks $licence" >&2; exit 1; }
+    # the whole listing into grep (with -q, tar can die of SIGPIPE and pipefail fails the check)
+    tar -tzf "$tarball" | grep -x "package/$licence" > /dev/null || { echo "$tarball lacks $licence" >&2; exit 1; }
   done
 done
 echo "ok licences: LICENSE-MIT and LICENSE-APACHE in $(ls "$app"/tarballs/*.tgz | wc -l) tarballs"
