@@ -102,6 +102,8 @@ export class Subscriber<K = Buffer, V = Buffer> implements AsyncIterableIterator
       if (chunk !== null) unpack(chunk, this.#events, this.#coders)
       return true
     } catch (error) {
+      // refused inside a transaction callback: that call fails, the subscriber goes on
+      if ((error as { code?: unknown }).code === 'SLED_TRANSACTION_MISUSE') throw error
       // closed with its Db, or overflowed: end with that error
       this.#error = error
       this.#release()
@@ -166,7 +168,13 @@ export class Subscriber<K = Buffer, V = Buffer> implements AsyncIterableIterator
       this.#end(() => undefined) // no waiters here: they would have been queued above
       return Promise.reject(closedError())
     }
-    if (this.#events.length === 0) this.#pull()
+    if (this.#events.length === 0) {
+      try {
+        this.#pull()
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    }
     const outcome = this.#settle()
     if (outcome !== undefined) return 'error' in outcome ? Promise.reject(outcome.error) : Promise.resolve(outcome.result)
     return this.#wait()

@@ -104,24 +104,51 @@ export function transaction<T>(trees: readonly object[], fn: (txs: Transactional
   // what fn threw, kept here so it is rethrown as the very same value (any value,
   // not only Errors) rather than whatever crossing the native layer makes of it
   let thrown: { value: unknown } | undefined
+  // process.exit() inside fn, deferred until sled's lock is released (see exitAfterwards)
+  let exit: { code: Parameters<typeof process.exit>[0] } | undefined
+  const realExit = process.exit
   try {
     return runTransaction(
       internals.map((t) => t.native),
       (txs) => {
         thrown = undefined
+        process.exit = (code) => {
+          exit = { code }
+          throw EXIT_REQUESTED
+        }
         try {
-          return checkedResult(body(txs.map((tx, i) => new TransactionalTree<unknown, unknown>(CONSTRUCT, tx, (internals[i] as { coders: Coders }).coders))))
+          const result = checkedResult(body(txs.map((tx, i) => new TransactionalTree<unknown, unknown>(CONSTRUCT, tx, (internals[i] as { coders: Coders }).coders))))
+          // fn caught the exit request and returned: it is abandoned all the same
+          if (exit !== undefined) throw EXIT_REQUESTED
+          return result
         } catch (error) {
           thrown = { value: error }
           throw error
+        } finally {
+          process.exit = realExit
         }
       },
     ) as T
   } catch (error) {
+    if (exit !== undefined) realExit.call(process, exit.code)
     if (thrown !== undefined) throw thrown.value
     throw error
   }
 }
+
+/**
+ * What `process.exit()` throws inside a transaction callback. The callback runs while this
+ * thread holds sled's process-wide lock; exiting there would leave it held while Node
+ * stops the workers, and a worker waiting for that lock (a write, a flush, a close) could
+ * then never stop: the process would hang. So the exit is deferred: the callback unwinds
+ * (the transaction is abandoned, nothing of it is written), the lock is released, and then
+ * the process (or worker) exits with the code given.
+ */
+const EXIT_REQUESTED: unknown = Object.freeze(
+  Object.assign(new Error('process.exit() inside a transaction callback: the process exits once the transaction is abandoned'), {
+    code: 'SLED_EXIT_REQUESTED',
+  }),
+)
 
 /** A transaction callback must return synchronously. */
 function checkedResult<T>(result: T): T {

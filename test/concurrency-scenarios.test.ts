@@ -62,10 +62,12 @@ describe('subscribers never freeze writers', () => {
 })
 
 describe('process.exit() inside a transaction callback', () => {
-  it('on the main thread: the process exits; what was flushed before is kept, the transaction is not', () => {
+  // review of the fix: with a worker that had the database open (idle, or writing and so
+  // waiting for sled's lock), the process hung: Node waits for the workers before exiting
+  it.each(['main', 'main-idle-worker', 'main-writing-worker'])('on the main thread (%s): the process exits; what was flushed before is kept, the transaction is not', (role) => {
     for (let i = 0; i < 5 * SOAK; i++) {
       const dir = tempDir()
-      const res = run('exit-in-transaction', 'main', 1, dir)
+      const res = run('exit-in-transaction', role, 1, dir)
       expect(res.signal, res.stderr).toBeNull()
       expect(res.status, res.stderr).toBe(7)
       const db = open(`${dir}/db`)

@@ -465,6 +465,24 @@ describe('ending a subscription', () => {
   })
 })
 
+describe('a subscriber used inside a transaction callback', () => {
+  it('next() there rejects with SLED_TRANSACTION_MISUSE, and the subscriber goes on afterwards', async () => {
+    const tree = db.openTree('sub-in-tx')
+    const sub = tree.watchPrefix('')
+    let inside: Promise<unknown> | undefined
+    tree.transaction(() => {
+      inside = sub.next()
+    })
+    await expect(inside).rejects.toMatchObject({ code: 'SLED_TRANSACTION_MISUSE' })
+    await expect(inside).rejects.toBeInstanceOf(SledError)
+    tree.insert('a', '1')
+    const event = await sub.next()
+    expect(event.done).toBe(false)
+    expect(String((event.value as Event<Buffer, Buffer>).key)).toBe('a')
+    sub.close()
+  })
+})
+
 describe('bad options', () => {
   it('throw TypeError / RangeError with Node codes, and bad prefixes are TypeErrors', () => {
     const tree = db.openTree('bad-options')

@@ -26,9 +26,11 @@
 //!   its read side; `apply_batch`, `checksum` and transactions take its write side. A JS
 //!   transaction callback runs while its thread holds the write side, so that thread
 //!   may not call sled at all: `guard` refuses every entry point there, finalizers move
-//!   their closing to another thread (`boundary::off_transaction`), and the exit-time
-//!   flush is skipped there (`registry::flush_all`). Other threads wait for the
-//!   transaction to end, which needs nothing from them.
+//!   their closing to another thread (`boundary::off_transaction`), the exit-time
+//!   flush is skipped there (`registry::flush_all`), and the facade defers a
+//!   `process.exit()` made in the callback until the callback has unwound (Node stops
+//!   the workers before exiting; one waiting for this lock could never stop). Other
+//!   threads wait for the transaction to end, which needs nothing from them.
 //! - **Subscriber locks and channels**: one `RwLock` per watched prefix and a 1,024-slot
 //!   channel per sled subscriber; a writer blocks on a full channel with the read side
 //!   held. The binding registers exactly one sled subscriber per tree, drains it on its
