@@ -6,7 +6,7 @@ import { Buffer } from 'node:buffer'
 import { type Bytes, invalidValue, nativeOptions, requireObject, requirePath, type SledOptions, toBytes } from './args.js'
 import { type Coders, codersFor, type Decoded, type DecodedOr, type Encoding, type EncodingOptions, type EncodingsOf } from './encodings.js'
 import { argError, SledClosedError, SledUnsupportedError } from './errors.js'
-import { type ExportedCollection, readExport, writeExport } from './export-format.js'
+import { type CheckedExport, type ExportedCollection, maxTreesOf, readExport, writeExport } from './export-format.js'
 import type { Life } from './iterator.js'
 import { type NativeDb, openNative, openNativeAsync } from './native.js'
 import { rejectOnThrow } from './reject.js'
@@ -18,6 +18,9 @@ export interface OpenOptions<K = unknown, V = unknown> extends SledOptions, Enco
 const ENCODING_KEYS = ['keyEncoding', 'valueEncoding'] as const
 
 const OPEN_TREE_KEYS = new Set<string>(ENCODING_KEYS)
+
+/** Db's import loop over checked collections, for importChecked (set in Db's static block). */
+let importCollections: <K, V>(db: Db<K, V>, collections: AsyncIterable<ExportedCollection & { entries: AsyncIterable<Buffer[]> }>) => Promise<void>
 
 export class Db<K = Buffer, V = Buffer> extends Tree<K, V> {
   readonly #db: NativeDb
@@ -153,16 +156,35 @@ export class Db<K = Buffer, V = Buffer> extends Tree<K, V> {
     }
   }
 
-  /** `export()` written to `file` (created or replaced), read lazily, off the event loop's way. */
+  /**
+   * `export()` written to `file` (created or replaced), read lazily, off the event loop's
+   * way; a file inside this database's directory is refused.
+   */
   async exportTo(file: string): Promise<void> {
-    Db.#open(this, 'exportTo')
-    await writeExport(requirePath(file, 'file'), this.export())
+    const native = Db.#open(this, 'exportTo')
+    await writeExport(requirePath(file, 'file'), this.export(), { databaseDir: native.path })
   }
 
-  /** `import()` of a file written by `exportTo`. */
-  async importFrom(file: string): Promise<void> {
+  /** `import()` of a file written by `exportTo`; at most `options.maxTrees` (default 1000) trees. */
+  async importFrom(file: string, options?: { maxTrees?: number }): Promise<void> {
     Db.#open(this, 'importFrom')
-    for await (const collection of readExport(requirePath(file, 'file'))) {
+    const path = requirePath(file, 'file')
+    const raw = requireObject(options, 'options')
+    for (const key of Object.keys(raw ?? {})) {
+      if (key !== 'maxTrees') throw invalidValue('options', `has an unknown property '${key}'`, raw)
+    }
+    await this.#importAll(readExport(path, { maxTrees: maxTreesOf(raw) }))
+  }
+
+  static {
+    importCollections = async (db, collections) => {
+      Db.#open(db, 'importFrom')
+      await db.#importAll(collections)
+    }
+  }
+
+  async #importAll(collections: AsyncIterable<ExportedCollection & { entries: AsyncIterable<Buffer[]> }>): Promise<void> {
+    for await (const collection of collections) {
       const tree = this.#importTarget(collection)
       for await (const entry of collection.entries) this.#importEntry(tree, entry)
     }
@@ -226,6 +248,18 @@ export class Db<K = Buffer, V = Buffer> extends Tree<K, V> {
       Db.#of(this)
       return this.closeAsync()
     })
+  }
+}
+
+/**
+ * @internal The second pass of an export checked with checkExport, imported into `db` as
+ * by importFrom (the CLI checks the file before it opens, and so creates, the database).
+ */
+export async function importChecked<K, V>(db: Db<K, V>, checked: CheckedExport): Promise<void> {
+  try {
+    await importCollections(db, checked.collections())
+  } finally {
+    await checked.close()
   }
 }
 
