@@ -3,22 +3,25 @@
 // list and move the data of a sled database. Parsing is commander's; this file maps
 // commands onto the facade and every failure onto an exit code and one line of text:
 // 0 success, 2 usage error, 1 database or input/output error ("sled-node: SLED_LOCKED: …"),
-// never a stack trace.
+// never a stack trace; SIGINT / SIGTERM exit with 130 / 143 through process.exit, so exit
+// listeners (the removal of an import's temporary copy) run.
 
 import { Buffer } from 'node:buffer'
-import { existsSync, fstatSync, readFileSync, type Stats } from 'node:fs'
+import { existsSync, fstatSync, readFileSync, type Stats, statSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 import { StringDecoder } from 'node:string_decoder'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { type Db, open, type Tree } from '../index.js'
-import { checkExport, MAX_FIELD } from './export-format.js'
+import { importChecked } from './db.js'
+import { checkExport, DEFAULT_MAX_TREES, MAX_FIELD } from './export-format.js'
 
 type TextEncoding = 'utf8' | 'hex' | 'base64'
 
 interface Common {
   json?: boolean
   encoding: TextEncoding
+  treeEncoding: TextEncoding
 }
 
 interface TreeOption extends Common {
@@ -38,6 +41,16 @@ class InputTooLargeError extends Error {
   readonly code = 'INPUT_TOO_LARGE'
 }
 
+/** stdin cannot be read as a value (a directory): exit 1. */
+class InputError extends Error {
+  readonly code: string
+
+  constructor(code: string, message: string) {
+    super(message)
+    this.code = code
+  }
+}
+
 /** stdout or stderr could not be written; already reported (or EPIPE, which ends quietly). */
 class OutputFailed extends Error {}
 
@@ -54,11 +67,22 @@ function bytesFrom(text: string, encoding: TextEncoding, what: string): Buffer {
   if (!(encoding === 'hex' ? HEX : BASE64).test(clean) || (encoding === 'base64' && clean.length % 4 !== 0)) {
     throw new UsageError(`${what} is not valid ${encoding}: ${JSON.stringify(text.slice(0, 40))}`)
   }
-  return Buffer.from(clean, encoding)
+  const bytes = Buffer.from(clean, encoding)
+  // only canonical base64 ('AA==', never 'AB==' for the same byte): one spelling per key
+  if (encoding === 'base64' && bytes.toString('base64') !== clean) {
+    throw new UsageError(`${what} is not canonical base64 (it would read as ${JSON.stringify(bytes.toString('base64').slice(0, 40))}): ${JSON.stringify(text.slice(0, 40))}`)
+  }
+  return bytes
 }
 
 function textOf(bytes: Buffer, encoding: TextEncoding): string {
   return bytes.toString(encoding)
+}
+
+function parsePositive(value: string): number {
+  const n = Number(value)
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('It must be an integer >= 1.')
+  return n
 }
 
 function parseLimit(value: string): number {
@@ -82,7 +106,8 @@ function outputFailed(err: NodeJS.ErrnoException): void {
   if (err.code === 'EPIPE') return
   process.exitCode = 1
   const code = typeof err.code === 'string' ? err.code : 'EIO'
-  const message = err.message.startsWith(code) ? err.message : `${code}: ${err.message}`
+  const text = oneLine(err.message)
+  const message = text.startsWith(code) ? text : `${code}: ${text}`
   process.stderr.write(`sled-node: ${message} (writing to stdout)\n`)
 }
 
@@ -131,11 +156,13 @@ async function withDb<T>(path: string, create: boolean, fn: (db: Db) => Promise<
   }
 }
 
-/** The tree `--tree` names (the default tree without it); only writes may create one. */
-function treeOf(db: Db, name: string | undefined, create: boolean): Tree {
-  if (name === undefined) return db
-  if (!create && !db.treeNames().some((n) => n.toString('utf8') === name)) {
-    const err = new NotFoundError(`no tree named ${JSON.stringify(name)}`)
+/** The tree `--tree` names (in `--tree-encoding`; the default tree without it); only writes may create one. */
+function treeOf(db: Db, o: TreeOption, create: boolean): Tree {
+  if (o.tree === undefined) return db
+  const name = bytesFrom(o.tree, o.treeEncoding, 'tree name')
+  // the exact bytes: a lossy comparison let a read command create a tree
+  if (!create && !db.treeNames().some((n) => n.equals(name))) {
+    const err = new NotFoundError(`no tree named ${JSON.stringify(o.tree)}`)
     Object.defineProperty(err, 'code', { value: 'SLED_COLLECTION_NOT_FOUND' })
     throw err
   }
@@ -191,7 +218,12 @@ class TextDecoderStream {
       if (!/^[A-Za-z0-9+/]*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(ready)) throw this.#invalid()
       this.#ended = ready.endsWith('=')
     }
-    return Buffer.from(ready, this.#encoding)
+    const bytes = Buffer.from(ready, this.#encoding)
+    // whole quads only, so each piece re-encodes on its own: refuse non-canonical padding bits
+    if (this.#encoding === 'base64' && bytes.toString('base64') !== ready) {
+      throw new UsageError(`the value on stdin is not canonical base64: ${JSON.stringify(this.#sample.slice(0, 40))}`)
+    }
+    return bytes
   }
 }
 
@@ -201,16 +233,21 @@ class TextDecoderStream {
  */
 async function readStdin(encoding: TextEncoding): Promise<Buffer> {
   if (process.stdin.isTTY) throw new UsageError('put: give a value, or pipe one on stdin')
-  if (encoding === 'utf8') {
-    // a file on stdin says its size up front
-    let stat: Stats | undefined
-    try {
-      stat = fstatSync(0)
-    } catch {
-      stat = undefined
-    }
-    if (stat?.isFile() && stat.size > MAX_STDIN_VALUE) throw tooLarge(stat.size)
+  let stat: Stats | undefined
+  try {
+    stat = fstatSync(0)
+  } catch {
+    stat = undefined
   }
+  // Node reopens a closed stdin (`<&-`) as /dev/null: the two cannot be told apart, and
+  // neither is a value someone meant to store ('' stores an empty value)
+  if (stat === undefined || isDevNull(stat)) {
+    throw new UsageError("put: stdin is closed or /dev/null; give the value as an argument ('' for an empty value), or pipe one on stdin")
+  }
+  // Node reads a directory on stdin as empty input: never store that
+  if (stat.isDirectory()) throw new InputError('EISDIR', 'stdin is a directory, not a value (reading stdin)')
+  // a file on stdin says its size up front
+  if (encoding === 'utf8' && stat.isFile() && stat.size > MAX_STDIN_VALUE) throw tooLarge(stat.size)
   const decoder = encoding === 'utf8' ? undefined : new TextDecoderStream(encoding)
   const pieces: Buffer[] = []
   let size = 0
@@ -222,6 +259,17 @@ async function readStdin(encoding: TextEncoding): Promise<Buffer> {
   for await (const chunk of process.stdin as AsyncIterable<Buffer>) add(decoder ? decoder.push(chunk) : chunk)
   if (decoder) add(decoder.end())
   return Buffer.concat(pieces, size)
+}
+
+/** Whether `stat` is the null device (where a closed stdin ends up). */
+function isDevNull(stat: Stats): boolean {
+  if (!stat.isCharacterDevice()) return false
+  try {
+    const devNull = statSync('/dev/null')
+    return stat.rdev === devNull.rdev
+  } catch {
+    return false
+  }
 }
 
 /**
@@ -261,11 +309,14 @@ function withCommon(cmd: Command): Command {
   const encoding = new Option('--encoding <name>', 'how keys, values and prefixes are written and shown')
     .choices(['utf8', 'hex', 'base64'])
     .default('utf8')
-  return cmd.addOption(encoding).option('--json', 'print JSON')
+  const treeEncoding = new Option('--tree-encoding <name>', 'how tree names are written (--tree) and shown (trees, stats)')
+    .choices(['utf8', 'hex', 'base64'])
+    .default('utf8')
+  return cmd.addOption(encoding).addOption(treeEncoding).option('--json', 'print JSON')
 }
 
 function withTree(cmd: Command): Command {
-  return withCommon(cmd).option('--tree <name>', 'the tree to use (UTF-8 name; default: the default tree)')
+  return withCommon(cmd).option('--tree <name>', 'the tree to use (its name in --tree-encoding, default UTF-8; default: the default tree)')
 }
 
 function buildProgram(): Command {
@@ -282,7 +333,7 @@ function buildProgram(): Command {
     .argument('<key>')
     .action(async (path: string, key: string, o: TreeOption) => {
       const k = bytesFrom(key, o.encoding, 'key')
-      const value = await withDb(path, false, (db) => treeOf(db, o.tree, false).get(k))
+      const value = await withDb(path, false, (db) => treeOf(db, o, false).get(k))
       if (value === undefined) throw new NotFoundError(`no key ${JSON.stringify(key)}`)
       await write(o.json ? `${JSON.stringify({ key, value: textOf(value, o.encoding) })}\n` : `${textOf(value, o.encoding)}\n`)
       await flushOutput()
@@ -295,7 +346,7 @@ function buildProgram(): Command {
     .action(async (path: string, key: string, value: string | undefined, o: TreeOption) => {
       const k = bytesFrom(key, o.encoding, 'key')
       const v = value === undefined ? await readStdin(o.encoding) : bytesFrom(value, o.encoding, 'value')
-      await withDb(path, true, (db) => treeOf(db, o.tree, true).insert(k, v))
+      await withDb(path, true, (db) => treeOf(db, o, true).insert(k, v))
     })
 
   withTree(program.command('del').description('delete a key'))
@@ -303,7 +354,7 @@ function buildProgram(): Command {
     .argument('<key>')
     .action(async (path: string, key: string, o: TreeOption) => {
       const k = bytesFrom(key, o.encoding, 'key')
-      const removed = await withDb(path, false, (db) => treeOf(db, o.tree, false).remove(k))
+      const removed = await withDb(path, false, (db) => treeOf(db, o, false).remove(k))
       if (o.json) await write(`${JSON.stringify({ key, removed: removed !== undefined })}\n`)
       await flushOutput()
     })
@@ -316,7 +367,7 @@ function buildProgram(): Command {
     .action(async (path: string, o: TreeOption & { prefix?: string; limit?: number; reverse?: boolean }) => {
       const prefix = bytesFrom(o.prefix ?? '', o.encoding, 'prefix')
       await withDb(path, false, async (db) => {
-        const entries = treeOf(db, o.tree, false).scanPrefix(prefix, { reverse: o.reverse ?? false, limit: o.limit })
+        const entries = treeOf(db, o, false).scanPrefix(prefix, { reverse: o.reverse ?? false, limit: o.limit })
         let first = true
         if (o.json) await write('[')
         for await (const [key, value] of entries) {
@@ -333,7 +384,7 @@ function buildProgram(): Command {
   withCommon(program.command('trees').description('list the trees (including __sled__default)'))
     .argument('<db-path>')
     .action(async (path: string, o: Common) => {
-      const names = await withDb(path, false, (db) => db.treeNames().map((n) => n.toString('utf8')))
+      const names = await withDb(path, false, (db) => db.treeNames().map((n) => textOf(n, o.treeEncoding)))
       await write(o.json ? `${JSON.stringify(names)}\n` : names.map((n) => `${n}\n`).join(''))
       await flushOutput()
     })
@@ -345,7 +396,7 @@ function buildProgram(): Command {
         path: db.path,
         recovered: db.wasRecovered,
         sizeOnDisk: db.sizeOnDisk(),
-        trees: db.treeNames().map((name) => ({ name: name.toString('utf8'), len: db.openTree(name).len() })),
+        trees: db.treeNames().map((name) => ({ name: textOf(name, o.treeEncoding), len: db.openTree(name).len() })),
       }))
       if (o.json) {
         await write(`${JSON.stringify(stats)}\n`)
@@ -373,13 +424,15 @@ function buildProgram(): Command {
   withCommon(program.command('import').description('load a file written by export (never overwrites a key)'))
     .argument('<db-path>')
     .argument('<file>')
-    .action(async (path: string, file: string) => {
+    .option('--max-trees <n>', `refuse a file with more than n trees (default ${DEFAULT_MAX_TREES})`, parsePositive)
+    .action(async (path: string, file: string, o: Common & { maxTrees?: number }) => {
       // the whole file is checked before the database is opened: a file that is missing or
       // not a valid export leaves no new database behind. Input that cannot be read twice
-      // (a FIFO, /dev/stdin) is checked into a temporary copy, which is then imported.
-      const checked = await checkExport(file)
+      // (a FIFO, /dev/stdin) is checked into a temporary copy. The second pass, which checks
+      // every record again as it imports, reads the file (or the copy) once more.
+      const checked = await checkExport(file, { maxTrees: o.maxTrees })
       try {
-        await withDb(path, true, (db) => db.importFrom(checked.path))
+        await withDb(path, true, (db) => importChecked(db, checked))
       } finally {
         await checked.close()
       }
@@ -388,13 +441,19 @@ function buildProgram(): Command {
   return program
 }
 
+/** `text` with control characters escaped as in JSON (a path with a newline stays on one line). */
+function oneLine(text: string): string {
+  const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' }
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
 /** One line on stderr and the exit status for any failure. */
 function report(err: unknown): number {
   // reported when it happened; EPIPE is a quiet end
   if (err instanceof OutputFailed) return outputError?.code === 'EPIPE' ? 0 : 1
   if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2 // commander printed it
   const { code, message } = (err ?? {}) as { code?: unknown; message?: unknown }
-  const text = typeof message === 'string' ? message : String(err)
+  const text = oneLine(typeof message === 'string' ? message : String(err))
   // argument errors from the facade (ERR_*) are the user's input too
   if (err instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_'))) {
     process.stderr.write(`sled-node: ${text}\n(run "sled-node help" for usage)\n`)
@@ -407,6 +466,22 @@ function report(err: unknown): number {
 }
 
 async function main(): Promise<void> {
+  // Ctrl-C or a kill: the 'exit' listeners run (they remove an import's temporary copy of
+  // its input), then the signal is raised again with its default action, so the process
+  // ends killed by it (a shell reports 130 / 143). Not process.exit: at exit, libuv waits
+  // for its threads, and one blocked reading a FIFO nobody writes to would hang the exit.
+  for (const [signal, status] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      process.exitCode = status
+      try {
+        process.emit('exit', status)
+      } finally {
+        process.kill(process.pid, signal)
+        // if the signal could not end the process
+        setTimeout(() => process.exit(status), 1000).unref()
+      }
+    })
+  }
   // a closed pipe (`sled-node scan db | head`) ends the output, not the run with an error;
   // any other error on stdout is one line on stderr and exit 1 (also for commander's help)
   process.stdout.on('error', outputFailed)

@@ -2,11 +2,16 @@
 // a value from a slow pipe, a 100 MB pipe, a FIFO, a file and hex/base64 text of any length
 // byte for byte; a value over the limit is INPUT_TOO_LARGE; a write error on stdout (/dev/full)
 // is one line and exit 1, a closed pipe a quiet exit 0; arguments that are not valid UTF-8 are
-// refused with exit 2; `import` of something that is not an export creates nothing.
+// refused with exit 2; `import` of something that is not an export creates nothing. Also:
+// --tree compares names as bytes (--tree-encoding for any name), base64 must be canonical,
+// stdin that is a directory, closed or /dev/null stores nothing, `export` refuses the
+// database's own directory and writes to pipes, FIFOs and /dev/null, `import --max-trees`,
+// SIGINT/SIGTERM remove an import's temporary copy, and control characters in messages.
 import { Buffer } from 'node:buffer'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { closeSync, existsSync, openSync, readFileSync, truncateSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs'
+import { open as openFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { open } from 'sled-node'
@@ -213,5 +218,160 @@ describe('import of something that is not an export', () => {
     const copy = dbPath()
     expect(sh('cat "$2" | "${CLI[@]}" import "$1" /dev/stdin', copy, file)).toMatchObject({ status: 0, stderr: '' })
     expect(stored(copy, 'k')?.toString()).toBe('v')
+  })
+})
+
+describe('tree names are compared as bytes', () => {
+  it('a read command never creates a tree whose name only decodes like an existing one; --tree-encoding names any tree', () => {
+    const path = dbPath()
+    const db = open(path)
+    db.openTree(Buffer.from([0x61, 0xff])).insert('k', 'in 61ff')
+    db.close()
+    const names = () => {
+      const d = open(path)
+      try {
+        return d.treeNames().map((n) => n.toString('hex')).sort()
+      } finally {
+        d.close()
+      }
+    }
+    const before = names()
+    // 'a' U+FFFD is valid UTF-8 (61 ef bf bd): no such tree, though 61 ff decodes to it
+    for (const command of ['scan "$1"', 'get "$1" k', 'del "$1" k']) {
+      const run = sh(`"\${CLI[@]}" ${command} --tree "$(printf 'a\\357\\277\\275')"`, path)
+      expect(run.status, command).toBe(1)
+      expect(run.stderr, command).toMatch(/^sled-node: SLED_COLLECTION_NOT_FOUND: no tree named /)
+    }
+    expect(names()).toEqual(before)
+    expect(sh('"${CLI[@]}" scan "$1" --tree 61ff --tree-encoding hex', path)).toMatchObject({ status: 0, stdout: 'k\tin 61ff\n' })
+    expect(sh('"${CLI[@]}" get "$1" k --tree Yf8= --tree-encoding base64', path)).toMatchObject({ status: 0, stdout: 'in 61ff\n' })
+    expect(sh('"${CLI[@]}" trees "$1" --tree-encoding hex', path).stdout.split('\n').sort()).toEqual(['', Buffer.from('__sled__default').toString('hex'), '61ff'])
+    expect(sh('"${CLI[@]}" scan "$1" --tree 6 --tree-encoding hex', path).status).toBe(2)
+  })
+})
+
+describe('base64 must be canonical', () => {
+  it('AB== (the same byte as AA==) is refused with exit 2, as an argument and on stdin', () => {
+    const path = dbPath()
+    expect(sh('"${CLI[@]}" put "$1" AA== dg== --encoding base64', path).status).toBe(0)
+    for (const script of ['"${CLI[@]}" put "$1" AB== dg== --encoding base64', '"${CLI[@]}" get "$1" AB== --encoding base64', 'printf "AB==" | "${CLI[@]}" put "$1" AA== --encoding base64', 'printf "dj" | "${CLI[@]}" put "$1" AA== --encoding base64']) {
+      const run = sh(script, path)
+      expect(run.status, script).toBe(2)
+      expect(run.stderr, script).toMatch(/^sled-node: [^\n]*not (canonical|valid) base64/)
+    }
+    expect(stored(path, Buffer.from([0]))?.toString()).toBe('v')
+  })
+})
+
+describe('put: stdin that is not a value', () => {
+  it('a directory is exit 1 EISDIR; closed stdin or /dev/null is exit 2; the stored value stays', () => {
+    const path = dbPath()
+    expect(sh('"${CLI[@]}" put "$1" k old', path).status).toBe(0)
+    const dir = sh('"${CLI[@]}" put "$1" k < "$2"', path, tempDir())
+    expect(dir.status).toBe(1)
+    expect(dir.stderr).toMatch(/^sled-node: EISDIR: stdin is a directory[^\n]*\n$/)
+    for (const redirect of ['<&-', '< /dev/null']) {
+      const run = sh(`"\${CLI[@]}" put "$1" k ${redirect}`, path)
+      expect(run.status, redirect).toBe(2)
+      expect(run.stderr, redirect).toMatch(/^sled-node: put: stdin is closed or \/dev\/null/)
+    }
+    expect(stored(path, 'k')?.toString()).toBe('old')
+    // an empty value is given as ''
+    expect(sh('"${CLI[@]}" put "$1" k ""', path).status).toBe(0)
+    expect(stored(path, 'k')?.length).toBe(0)
+  })
+})
+
+describe('export: destinations', () => {
+  function seeded(): string {
+    const path = dbPath()
+    const db = open(path)
+    db.insert('k', 'v')
+    db.openTree('t').insert('a', 'b')
+    db.close()
+    return path
+  }
+
+  it('a file inside the database directory is exit 1 SLED_IO, and the database survives', () => {
+    const path = seeded()
+    for (const target of ['db', 'conf', 'x.exp']) {
+      const run = sh('"${CLI[@]}" export "$1" "$1/$2"', path, target)
+      expect(run.status, target).toBe(1)
+      expect(run.stderr, target).toMatch(/^sled-node: SLED_IO: exportTo [^\n]*inside the database directory[^\n]*\n$/)
+    }
+    expect(stored(path, 'k')?.toString()).toBe('v')
+    expect(existsSync(join(path, 'x.exp'))).toBe(false)
+  })
+
+  it('to a pipe (/dev/stdout), a FIFO and /dev/null: exit 0, and what the pipe carried imports', () => {
+    const path = seeded()
+    const copy = dbPath()
+    expect(sh('"${CLI[@]}" export "$1" /dev/stdout | "${CLI[@]}" import "$2" /dev/stdin; echo "${PIPESTATUS[@]}"', path, copy)).toMatchObject({ stdout: '0 0\n', stderr: '' })
+    expect(stored(copy, 'k')?.toString()).toBe('v')
+    const fifo = join(tempDir(), 'fifo')
+    const copy2 = dbPath()
+    expect(sh('mkfifo "$3" && { "${CLI[@]}" import "$2" "$3" & } && "${CLI[@]}" export "$1" "$3" && wait $!', path, copy2, fifo)).toMatchObject({ status: 0, stderr: '' })
+    expect(stored(copy2, 'k')?.toString()).toBe('v')
+    expect(sh('"${CLI[@]}" export "$1" /dev/null', path)).toMatchObject({ status: 0, stderr: '' })
+  })
+})
+
+describe('import: limits and interruptions', () => {
+  it('--max-trees: a file with more trees is exit 1 SLED_UNSUPPORTED and creates nothing', () => {
+    const src = dbPath()
+    const db = open(src)
+    for (const t of ['a', 'b', 'c']) db.openTree(t).insert('k', t)
+    db.close()
+    const file = join(tempDir(), 'three.exp')
+    expect(sh('"${CLI[@]}" export "$1" "$2"', src, file).status).toBe(0)
+    const path = dbPath()
+    const run = sh('"${CLI[@]}" import "$1" "$2" --max-trees 3', path, file)
+    expect(run.status).toBe(1)
+    expect(run.stderr).toMatch(/^sled-node: SLED_UNSUPPORTED: importFrom [^\n]*more than 3 trees[^\n]*\n$/)
+    expect(existsSync(path)).toBe(false)
+    expect(sh('"${CLI[@]}" import "$1" "$2" --max-trees 0', path, file).status).toBe(2)
+    expect(sh('"${CLI[@]}" import "$1" "$2" --max-trees 4', path, file)).toMatchObject({ status: 0, stderr: '' })
+  })
+
+  it('SIGINT or SIGTERM during a FIFO import ends the run by that signal and removes the temporary copy', async () => {
+    const src = dbPath()
+    const db = open(src)
+    db.insert('k', 'v')
+    db.close()
+    const dir = tempDir()
+    const file = join(dir, 'src.exp')
+    expect(sh('"${CLI[@]}" export "$1" "$2"', src, file).status).toBe(0)
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const fifo = join(dir, `fifo-${signal}`)
+      const tmp = join(dir, `tmp-${signal}`)
+      expect(sh('mkfifo "$1" && mkdir "$2"', fifo, tmp).status).toBe(0)
+      const child = spawn(process.execPath, [cliFile, 'import', dbPath(), fifo], { env: { ...process.env, TMPDIR: tmp }, stdio: 'ignore' })
+      const exited = new Promise<[number | null, string | null]>((resolve) => child.on('exit', (code, sig) => resolve([code, sig])))
+      const writer = await openFile(fifo, 'w')
+      try {
+        // part of the export; the FIFO stays open, so the import waits in its check pass
+        await writer.write(readFileSync(file).subarray(0, 30))
+        const spooled = () => readdirSync(tmp).some((n) => existsSync(join(tmp, n, 'export')) && statSync(join(tmp, n, 'export')).size > 0)
+        while (!spooled()) await new Promise((resolve) => setTimeout(resolve, 10))
+        child.kill(signal)
+        expect(await exited, signal).toEqual([null, signal])
+        expect(readdirSync(tmp), signal).toEqual([])
+      } finally {
+        await writer.close()
+      }
+    }
+  })
+})
+
+describe('messages with control characters', () => {
+  it('a path with a newline gives one line, the newline escaped', () => {
+    const path = join(tempDir(), 'a\nb')
+    const run = sh('"${CLI[@]}" get "$1" k', path)
+    expect(run.status).toBe(1)
+    expect(run.stderr).toMatch(oneLine)
+    expect(run.stderr).toContain('a\\nb')
+    const exp = sh('"${CLI[@]}" put "$1" k v && "${CLI[@]}" export "$1" "$2"', dbPath(), join(tempDir(), 'no\ndir', 'x.exp'))
+    expect(exp.status).toBe(1)
+    expect(exp.stderr).toMatch(oneLine)
   })
 })
