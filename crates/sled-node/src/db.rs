@@ -88,16 +88,15 @@ impl DbState {
 }
 
 impl Drop for DbState {
-    /// A handle dropped without `close()` or a finalizer (its JS object was never
-    /// made, e.g. an `openAsync` result in a worker being terminated) still gives
-    /// its share back.
+    /// A handle that was not closed gives its share back when it goes: through its
+    /// finalizer, or dropped without ever reaching JS (an `openAsync` result in a
+    /// worker being terminated). No extra flush: sled's own drop flushes.
     fn drop(&mut self) {
-        if let Some(share) = self.shared.get_mut().take() {
-            let _ = crate::boundary::catch_panic("finalize", || {
-                self.default_tree.close();
-                Self::finish(share, false)
-            });
-        }
+        // a panic here would abort the process
+        let _ = crate::boundary::catch_panic("finalize", || match self.detach() {
+            Some(share) => Self::finish(share, false),
+            None => Ok(()),
+        });
     }
 }
 
@@ -304,16 +303,9 @@ impl NativeDb {
 
 impl ObjectFinalize for NativeDb {
     fn finalize(self, _env: Env) -> Result<()> {
-        let state = self.state.clone();
-        off_transaction(move || {
-            // a panic here would abort the process; sled's own drop flushes
-            let _ = crate::boundary::catch_panic("finalize", || {
-                if let Some(share) = state.detach() {
-                    DbState::finish(share, false)?;
-                }
-                Ok(())
-            });
-        });
+        // the last owner of the state: dropping it closes the handle (see DbState's Drop)
+        let state = self.state;
+        off_transaction(move || drop(state));
         Ok(())
     }
 }

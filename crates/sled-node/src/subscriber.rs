@@ -90,25 +90,27 @@ impl State {
         }
     }
 
-    /// Queues `event`; true when the queue was empty (JS needs a wake-up). Never waits
-    /// for the consumer: past `highWaterMark` the subscriber is overflowed instead.
-    fn offer(&self, event: &sled::Event) -> bool {
+    /// Queues `event` when `wanted`, under one hold of the queue's lock. Never waits for
+    /// the consumer: past `highWaterMark` the subscriber is overflowed instead.
+    fn offer(&self, event: &sled::Event, wanted: bool) -> Offered {
         let mut queue = self.queue.lock();
         match queue.phase {
+            Phase::Closed => Offered::Closed,
+            Phase::Open if !wanted => Offered::Kept,
             Phase::Open if queue.events.len() >= self.high_water_mark => {
                 queue.phase = Phase::Overflowed;
-                true
+                Offered::Wake
             }
             Phase::Open => {
                 queue.events.push_back(event.clone());
-                queue.events.len() == 1
+                if queue.events.len() == 1 {
+                    Offered::Wake
+                } else {
+                    Offered::Kept
+                }
             }
-            Phase::Overflowed | Phase::Closed => false,
+            Phase::Overflowed => Offered::Kept,
         }
-    }
-
-    fn is_closed(&self) -> bool {
-        matches!(self.queue.lock().phase, Phase::Closed)
     }
 }
 
@@ -124,6 +126,16 @@ impl Child for State {
             self.notify.lock().take();
         }
     }
+}
+
+/// What [`State::offer`] did with an event.
+enum Offered {
+    /// The queue stopped being empty (or overflowed): JS needs a wake-up.
+    Wake,
+    /// Nothing for JS to learn now.
+    Kept,
+    /// The subscriber is closed: the hub forgets it.
+    Closed,
 }
 
 /// Unparks the pump thread when sled has an event for it.
@@ -239,13 +251,14 @@ fn dispatch(subscribers: &mut Vec<Weak<State>>, event: &sled::Event, wake: &mut 
         let Some(state) = weak.upgrade() else {
             return false;
         };
-        if state.is_closed() {
-            return false;
+        match state.offer(event, key.starts_with(&state.prefix)) {
+            Offered::Closed => false,
+            Offered::Wake => {
+                wake.push(state);
+                true
+            }
+            Offered::Kept => true,
         }
-        if key.starts_with(&state.prefix) && state.offer(event) {
-            wake.push(state);
-        }
-        true
     });
 }
 
