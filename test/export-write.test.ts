@@ -224,7 +224,8 @@ describe('importFrom: the number of trees', () => {
 })
 
 describe('importFrom: the spool copy of a FIFO', () => {
-  it("is guarded by a process 'exit' listener only while it exists", async () => {
+  /** A seeded database exported to `dir/src.exp`, and an empty FIFO `dir/fifo`. */
+  async function exportAndFifo(): Promise<{ dir: string; file: string; fifo: string }> {
     const { db } = seeded()
     const dir = tempDir()
     const file = join(dir, 'src.exp')
@@ -232,6 +233,11 @@ describe('importFrom: the spool copy of a FIFO', () => {
     db.close()
     const fifo = join(dir, 'fifo')
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0)
+    return { dir, file, fifo }
+  }
+
+  it("is guarded by a process 'exit' listener only while it exists", async () => {
+    const { file, fifo } = await exportAndFifo()
     const before = process.listenerCount('exit')
     const writer = spawn('sh', ['-c', 'cat "$0" > "$1"', file, fifo], { stdio: 'ignore' })
     const written = new Promise((resolve) => writer.on('exit', resolve))
@@ -247,15 +253,9 @@ describe('importFrom: the spool copy of a FIFO', () => {
   })
 
   it('is removed when the process exits (process.exit) while a FIFO import waits for input', async () => {
-    const { db } = seeded()
-    const dir = tempDir()
-    const file = join(dir, 'src.exp')
-    await db.exportTo(file)
-    db.close()
-    const fifo = join(dir, 'fifo')
+    const { dir, file, fifo } = await exportAndFifo()
     const tmp = join(dir, 'tmp')
     mkdirSync(tmp)
-    expect(spawnSync('mkfifo', [fifo]).status).toBe(0)
     writeFileSync(
       join(dir, 'child.cjs'),
       `const { open } = require(${JSON.stringify(pkgDir)})
