@@ -66,10 +66,10 @@ export declare class NativeTree {
   get closed(): boolean
   get(key: Uint8Array): Buffer | undefined
   /**
-   * `get` into this thread's scratch buffer: the value's length, -1 when absent,
-   * -2 when it does not fit (use `get`).
+   * This handle's number for the fast calls of `fast.rs` (`[index, generation]`),
+   * entered in this thread's table on the first call.
    */
-  getInto(key: Uint8Array): number
+  fastHandle(): Array<number>
   /**
    * Looks up every key in one call; the values come back packed in one Buffer
    * (see `bytes::PackedValues`) rather than as a Buffer each.
@@ -146,6 +146,9 @@ export interface CasResult {
   proposed: Buffer | undefined
 }
 
+/** The fast functions, as plain JS functions (made once per load of the facade). */
+export declare function fastCalls(): { get(): void; containsKey(): void; insert(): void; remove(): void }
+
 /**
  * Flushes every database open in this process (called when a JS environment ends).
  * Does nothing on a thread inside a transaction callback (`process.exit()` there):
@@ -204,6 +207,9 @@ export interface RangeSpec {
 
 /** This thread's scratch Buffer, made on the first call. */
 export declare function scratch(): Buffer
+
+/** The value a fast call left aside because it did not fit in the scratch. */
+export declare function takeOverflow(): Buffer | undefined
 
 /**
  * Runs `callback(txTrees)` as one sled transaction over `trees` (all of one database)

@@ -19,9 +19,16 @@ function u32(b: Buffer, at: number): number {
   return ((b[at] as number) | ((b[at + 1] as number) << 8) | ((b[at + 2] as number) << 16)) + (b[at + 3] as number) * 0x1000000
 }
 
-/** Unpacks a native chunk: `[count u32] ([klen u32][vlen u32][key][value])*`, little-endian. */
-function unpack(chunk: Buffer, out: Entry<Buffer, Buffer>[]): void {
-  const count = u32(chunk, 0)
+/** Set in a chunk's count word when no chunk follows it (crates/sled-node/src/iter.rs). */
+const LAST = 0x80000000
+
+/**
+ * Unpacks a native chunk: `[count u32] ([klen u32][vlen u32][key][value])*`, little-endian;
+ * whether it is the last one.
+ */
+function unpack(chunk: Buffer, out: Entry<Buffer, Buffer>[]): boolean {
+  const word = u32(chunk, 0)
+  const count = word >= LAST ? word - LAST : word
   const ab = chunk.buffer
   let at = 4
   for (let i = 0; i < count; i++) {
@@ -35,6 +42,7 @@ function unpack(chunk: Buffer, out: Entry<Buffer, Buffer>[]): void {
     out.push([key, Buffer.from(ab, chunk.byteOffset + at, vlen)])
     at += vlen
   }
+  return word >= LAST
 }
 
 export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<Entry<K, V>>, AsyncIterable<Entry<K, V>> {
@@ -90,7 +98,8 @@ export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<E
       this.#finish()
       return
     }
-    unpack(chunk, this.#buffer)
+    // after the last chunk the native iterator is already spent: no fetch, no close
+    if (unpack(chunk, this.#buffer)) this.#native = undefined
     const { key, value } = this.#coders
     // decoded a chunk at a time; with the default 'buffer' encoding nothing to do
     if (!key.raw || !value.raw) {

@@ -134,12 +134,20 @@ export const runTransaction = wrap('transaction', addon.transaction as AnyMethod
 export const openNativeAsync = wrap('openAsync', addon.openAsync as AnyMethod) as typeof Native.openAsync
 
 /**
- * This thread's scratch buffer for `get` (crates/sled-node/src/scratch.rs): values up
- * to its size are copied into it natively and out of it into a pooled Buffer here,
- * which costs less than creating a Buffer from native code. It belongs to the thread:
+ * This thread's scratch buffer (crates/sled-node/src/scratch.rs): the fast calls
+ * (crates/sled-node/src/fast.rs) find their arguments in it and leave their results
+ * there, which costs less than passing and returning Buffers through napi-rs. A value
+ * read is copied out of it into a pooled Buffer of its own. It belongs to the thread:
  * every load of this module on the thread gets the same one.
  */
 const scratch: Buffer = addon.scratch()
+/** The scratch's header words: handle index, generation, key length, value length; out: the outcome. */
+const header = new Int32Array(scratch.buffer, scratch.byteOffset, 4)
+/** Where keys and values start in the scratch (fast.rs's DATA). */
+const DATA = 16
+/** Keys plus values up to this size take the fast path. */
+const FAST_MAX = scratch.length - DATA
+const calls = addon.fastCalls()
 
 /** Whether a transaction callback is running on this thread (any load of the facade). */
 export const inTransaction: () => boolean = addon.inTransaction
@@ -154,9 +162,36 @@ export function copyRange(bytes: Buffer, start: number, end: number): Buffer {
   return out
 }
 
-/** A fresh Buffer holding the first `length` bytes of the scratch. */
-export function takeScratch(length: number): Buffer {
-  return copyRange(scratch, 0, length)
+/** A fast call's outcome: a value's length (>= 0), or one of these. */
+export const FAST_ABSENT = -1
+const FAST_OVERFLOW = -2
+/** The fast path did not handle the call (closed handle, transaction, error, too large): use the ordinary method. */
+export const FAST_SLOW = -3
+
+type FastCall = 'get' | 'containsKey' | 'insert' | 'remove'
+
+/**
+ * Runs fast call `name` on the tree numbered `id` (NativeTree.fastHandle()) with `key`
+ * (and `value`): the outcome, or FAST_SLOW when the ordinary method must be called.
+ */
+export function fastCall(name: FastCall, id: number[], key: Uint8Array, value?: Uint8Array): number {
+  const valueLength = value === undefined ? 0 : value.length
+  if (key.length + valueLength > FAST_MAX) return FAST_SLOW
+  header[0] = id[0] as number
+  header[1] = id[1] as number
+  header[2] = key.length
+  header[3] = valueLength
+  scratch.set(key, DATA)
+  if (value !== undefined) scratch.set(value, DATA + key.length)
+  calls[name]()
+  return header[0] as number
+}
+
+/** The value a fast call read, given its outcome (>= 0 or FAST_ABSENT); a Buffer of its own. */
+export function fastValue(outcome: number): Buffer | undefined {
+  if (outcome >= 0) return copyRange(scratch, DATA, DATA + outcome)
+  if (outcome === FAST_OVERFLOW) return addon.takeOverflow()
+  return undefined
 }
 
 // Flush every open database when this environment ends. `exit` covers

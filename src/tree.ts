@@ -9,7 +9,7 @@ import { boundBytes, type Coders, prefixBytes } from './encodings.js'
 import { argError, SledClosedError, SledUnsupportedError } from './errors.js'
 import { GetBatcher } from './get-batcher.js'
 import { type Entry, EntryIterator, type Life } from './iterator.js'
-import { copyRange, type NativeTree, takeScratch } from './native.js'
+import { copyRange, FAST_SLOW, fastCall, fastValue, type NativeTree } from './native.js'
 import { type RangeOptions, rangeSpec, type ScanOptions, scanOptions, watchOptions } from './range-options.js'
 import { rejectOnThrow } from './reject.js'
 import { Subscriber, type WatchOptions } from './subscriber.js'
@@ -65,6 +65,7 @@ export class Tree<K = Buffer, V = Buffer> {
   readonly #coders: Coders
   #mergeOperator: MergeOperator<K, V> | undefined
   #gets: GetBatcher | undefined
+  #fastId: number[] | undefined
   /** The tree's name, as UTF-8 text (`__sled__default` for a Db's default tree). */
   readonly name: string
 
@@ -134,10 +135,8 @@ export class Tree<K = Buffer, V = Buffer> {
   get(key: K | Bytes): V | undefined {
     const native = Tree.#of(this)
     const k = this.#key(key)
-    // the scratch path (see takeScratch); -1 absent, -2 too large for the scratch
-    const length = native.getInto(k)
-    if (length === -1) return undefined
-    return this.#decodeValue(length === -2 ? native.get(k) : takeScratch(length))
+    const outcome = fastCall('get', this.#fast(native), k)
+    return this.#decodeValue(outcome === FAST_SLOW ? native.get(k) : fastValue(outcome))
   }
 
   getMany(keys: (K | Bytes)[]): (V | undefined)[] {
@@ -149,18 +148,30 @@ export class Tree<K = Buffer, V = Buffer> {
   /** Stores `value` under `key`; returns the previous value. */
   insert(key: K | Bytes, value: V | Bytes): V | undefined {
     const native = Tree.#of(this)
-    return this.#decodeValue(native.insert(this.#key(key), this.#value(value)))
+    const k = this.#key(key)
+    const v = this.#value(value)
+    const outcome = fastCall('insert', this.#fast(native), k, v)
+    return this.#decodeValue(outcome === FAST_SLOW ? native.insert(k, v) : fastValue(outcome))
   }
 
   /** Deletes `key`; returns the removed value. */
   remove(key: K | Bytes): V | undefined {
     const native = Tree.#of(this)
-    return this.#decodeValue(native.remove(this.#key(key)))
+    const k = this.#key(key)
+    const outcome = fastCall('remove', this.#fast(native), k)
+    return this.#decodeValue(outcome === FAST_SLOW ? native.remove(k) : fastValue(outcome))
   }
 
   containsKey(key: K | Bytes): boolean {
     const native = Tree.#of(this)
-    return native.containsKey(this.#key(key))
+    const k = this.#key(key)
+    const outcome = fastCall('containsKey', this.#fast(native), k)
+    return outcome === FAST_SLOW ? native.containsKey(k) : outcome === 1
+  }
+
+  /** The native handle's number for the fast calls (asked for once). */
+  #fast(native: NativeTree): number[] {
+    return (this.#fastId ??= native.fastHandle())
   }
 
   /**

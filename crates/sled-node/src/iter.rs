@@ -48,18 +48,28 @@ impl Child for IterState {
 }
 
 /// Entries packed as `[count u32] ([key len u32][value len u32][key][value])*`, little-endian.
-pub struct Chunk(Vec<(sled::IVec, sled::IVec)>);
+/// Entries read in one fetch; `last` when the iteration ended with them (the facade then
+/// makes no further fetch).
+pub struct Chunk {
+    entries: Vec<(sled::IVec, sled::IVec)>,
+    last: bool,
+}
+
+/// Set in a packed chunk's count word when it is the last chunk.
+const LAST: u32 = 1 << 31;
 
 impl ToNapiValue for Chunk {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
         let size = 4 + val
-            .0
+            .entries
             .iter()
             .map(|(k, v)| 8 + k.len() + v.len())
             .sum::<usize>();
         crate::bytes::packed_buffer(env, size, "entries", |out| {
-            out.put(&(val.0.len() as u32).to_le_bytes());
-            for (k, v) in &val.0 {
+            // at most MAX_CHUNK entries: the count never reaches the LAST bit
+            let count = val.entries.len() as u32 | if val.last { LAST } else { 0 };
+            out.put(&count.to_le_bytes());
+            for (k, v) in &val.entries {
                 out.len(k);
                 out.len(v);
                 out.put(k);
@@ -156,7 +166,13 @@ impl IterState {
                     iter: if remaining == 0 { None } else { make(t) },
                     reverse,
                     remaining,
-                    next_size: FIRST_CHUNK,
+                    // a limited range reads up to its limit in one chunk; an open one
+                    // starts small, for callers that stop after a few entries
+                    next_size: if remaining == u64::MAX {
+                        FIRST_CHUNK
+                    } else {
+                        (remaining as usize).clamp(1, MAX_CHUNK)
+                    },
                     closed: false,
                 }),
             });
@@ -204,7 +220,10 @@ impl IterState {
             Ok(if entries.is_empty() {
                 None
             } else {
-                Some(Chunk(entries))
+                Some(Chunk {
+                    entries,
+                    last: cursor.iter.is_none(),
+                })
             })
         })
     }

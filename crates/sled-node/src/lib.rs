@@ -69,6 +69,7 @@ mod boundary;
 mod bytes;
 mod db;
 mod error;
+mod fast;
 mod iter;
 mod options;
 mod registry;

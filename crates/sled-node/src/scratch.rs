@@ -1,8 +1,10 @@
-//! A per-thread scratch buffer for the fast `get` path.
+//! A per-thread scratch buffer: where the fast calls of `fast.rs` find their arguments
+//! (written by the facade) and leave their results (read back by the facade).
 //!
 //! Creating a Buffer from native code (`napi_create_buffer_copy`) is the largest fixed
-//! cost of a small `get`. Instead, `getInto` copies the value into a Buffer made once
-//! per JS thread and returns its length; the facade then copies it into a Buffer from
+//! cost of a small `get`, and napi-rs's conversion of a Buffer argument costs almost as
+//! much. Instead the key (and value) are copied into a Buffer made once per JS thread,
+//! and a value read is copied back into it; the facade then copies it into a Buffer from
 //! Node's own pool. Values larger than the scratch take the ordinary path.
 //!
 //! The buffer belongs to the thread, not to a load of the facade: every copy of the
@@ -70,15 +72,13 @@ pub fn scratch(env: &Env) -> Result<Unknown<'_>> {
     Ok(unsafe { Unknown::from_raw_unchecked(raw_env, value) })
 }
 
-/// Copies `value` into the scratch: its length, or `None` when it does not fit
-/// (or no scratch was made on this thread).
-pub fn put(value: &[u8]) -> Option<usize> {
+/// Runs `f` on this thread's scratch bytes (`None` if none was made on this thread).
+/// The facade writes a fast call's arguments into them and reads its result back out
+/// (see `fast.rs`).
+pub fn with<T>(f: impl FnOnce(&mut [u8]) -> T) -> Option<T> {
     let s = SCRATCH.with(Cell::get)?;
-    if value.len() > SIZE {
-        return None;
-    }
-    // SAFETY: `data` points at SIZE bytes of a Buffer kept alive by a reference, and
-    // only this JS thread writes to it, between JS statements
-    unsafe { ptr::copy_nonoverlapping(value.as_ptr(), s.data, value.len()) };
-    Some(value.len())
+    // SAFETY: `data` points at SIZE bytes of a Buffer kept alive by a reference for the
+    // thread's lifetime; only this thread's JS reads or writes them, and it is not
+    // running while native code on this thread holds the slice
+    Some(f(unsafe { std::slice::from_raw_parts_mut(s.data, SIZE) }))
 }

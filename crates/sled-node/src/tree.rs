@@ -18,6 +18,8 @@ use crate::tasks::{FlushTask, GetManyTask, TreeOp, TreeOpTask};
 #[napi(custom_finalize)]
 pub struct NativeTree {
     slot: Arc<Slot>,
+    /// Its entry in this thread's table of fast handles, once asked for.
+    fast: std::cell::Cell<Option<crate::fast::FastId>>,
 }
 
 /// The outcome of `compareAndSwap`: `ok`, or the current value and the proposal
@@ -33,7 +35,10 @@ pub struct CasResult {
 
 impl NativeTree {
     pub fn new(slot: Arc<Slot>) -> NativeTree {
-        NativeTree { slot }
+        NativeTree {
+            slot,
+            fast: std::cell::Cell::new(None),
+        }
     }
 
     pub fn slot(&self) -> &Arc<Slot> {
@@ -63,16 +68,16 @@ impl NativeTree {
         self.run("get", |tree| tree.get(key)).map(MaybeBytes)
     }
 
-    /// `get` into this thread's scratch buffer: the value's length, -1 when absent,
-    /// -2 when it does not fit (use `get`).
+    /// This handle's number for the fast calls of `fast.rs` (`[index, generation]`),
+    /// entered in this thread's table on the first call.
     #[napi]
-    pub fn get_into(&self, key: &[u8]) -> Result<i64> {
-        self.run("get", |tree| {
-            Ok(match tree.get(key)? {
-                None => -1,
-                Some(value) => crate::scratch::put(&value).map_or(-2, |n| n as i64),
-            })
-        })
+    pub fn fast_handle(&self) -> Vec<u32> {
+        let id = self.fast.get().unwrap_or_else(|| {
+            let id = crate::fast::register(&self.slot);
+            self.fast.set(Some(id));
+            id
+        });
+        id.words()
     }
 
     /// Looks up every key in one call; the values come back packed in one Buffer
@@ -299,6 +304,9 @@ impl NativeTree {
 
 impl ObjectFinalize for NativeTree {
     fn finalize(self, _env: Env) -> Result<()> {
+        if let Some(id) = self.fast.get() {
+            crate::fast::unregister(id);
+        }
         // drops this handle's sled clone; other handles of the tree are unaffected
         // because each `openTree` call has its own slot
         if Arc::strong_count(&self.slot) == 1 {
