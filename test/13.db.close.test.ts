@@ -102,6 +102,18 @@ function closedDb(): { db: Db; tree: Tree } {
   return { db, tree }
 }
 
+describe('closed', () => {
+  it('is false while open and true after close', () => {
+    const db = open(dbPath())
+    const t = db.openTree('t')
+    expect(db.closed).toBe(false)
+    expect(t.closed).toBe(false)
+    db.close()
+    expect(db.closed).toBe(true)
+    expect(t.closed).toBe(true)
+  })
+})
+
 describe('after db.close()', () => {
   it('closed is true on the Db and its trees', () => {
     const { db, tree } = closedDb()
