@@ -3,6 +3,7 @@
 import { Buffer } from 'node:buffer'
 import { describe, expect, it } from 'vitest'
 import { open, SledCollectionNotFoundError, SledUnsupportedError, Tree } from 'sled-node'
+import { caught } from './helpers/caught.js'
 import { dbPath } from './helpers/tmp.js'
 
 const names = (list: Buffer[]): string[] => list.map((n) => n.toString('utf8'))
@@ -68,12 +69,7 @@ describe('dropTree', () => {
     (name) => {
       const db = open(dbPath())
       db.insert('k', 'v')
-      let err: unknown
-      try {
-        db.dropTree(name)
-      } catch (e) {
-        err = e
-      }
+      const err = caught(() => db.dropTree(name))
       expect(err).toBeInstanceOf(SledUnsupportedError)
       expect((err as SledUnsupportedError).code).toBe('SLED_UNSUPPORTED')
       expect(db.get('k')?.toString()).toBe('v')

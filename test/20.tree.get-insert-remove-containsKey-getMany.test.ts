@@ -10,9 +10,7 @@ import { b, expectBytes, freshTree, targets } from './helpers/tree-targets.js'
 
 describe.each(targets)('get, insert, remove, containsKey on $kind', ({ make, name }) => {
   let tree: Tree
-  freshTree(make, (t) => {
-    tree = t
-  })
+  freshTree(make, (t) => (tree = t))
 
   it('name', () => {
     expect(tree.name).toBe(name)

@@ -7,9 +7,7 @@ import { freshTree, targets } from './helpers/tree-targets.js'
 
 describe.each(targets)('len, isEmpty, clear, checksum and flush on $kind', ({ make }) => {
   let tree: Tree
-  freshTree(make, (t) => {
-    tree = t
-  })
+  freshTree(make, (t) => (tree = t))
 
   describe('len / isEmpty / clear', () => {
     it('counts entries and clears them', () => {

@@ -11,27 +11,13 @@ import { describe, expect, it } from 'vitest'
 import { Batch, open, openAsync, SledClosedError, SledCollectionNotFoundError, SledError } from 'sled-node'
 import { caught } from './helpers/caught.js'
 import { entry, expectCleanExit, runChild } from './helpers/child.js'
+import { settled } from './helpers/settled.js'
 import { dbPath } from './helpers/tmp.js'
 
 const soak = Boolean(process.env.SLED_SOAK)
 const ROUNDS = soak ? 60 : 12
 const FULL_CYCLES = soak ? 10_000 : 1_000
 const SHARED_CYCLES = 10_000
-
-/** `p`, or a rejection if it has not settled after `ms` (a hang guard, not a timing assertion). */
-async function settled<T>(p: Promise<T>, what: string, ms = 30_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`hang guard: ${what} did not settle within ${ms} ms`)), ms)
-      }),
-    ])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
