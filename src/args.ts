@@ -70,11 +70,6 @@ export function toBytes(value: unknown, name: string): Uint8Array {
   throw invalidType(name, 'of type string or an instance of Buffer or Uint8Array', value)
 }
 
-/** `undefined` (and `null`) mean "absent" where an optional value is accepted. */
-export function toOptionalBytes(value: unknown, name: string): Uint8Array | undefined {
-  return value === undefined || value === null ? undefined : toBytes(value, name)
-}
-
 export function requireFunction<F extends (...args: never[]) => unknown>(value: unknown, name: string): F {
   if (typeof value !== 'function') throw invalidType(name, 'of type function', value)
   return value as F
@@ -141,7 +136,7 @@ function boolean(value: unknown, name: string): boolean {
 
 export type Mode = 'lowSpace' | 'highThroughput'
 
-/** sled's settings, as API.md's OpenOptions. */
+/** sled's settings, as docs/api.md's OpenOptions. */
 export interface SledOptions {
   /** Cache size in bytes (sled default 1 GiB; at least 256). */
   cacheCapacity?: number

@@ -193,7 +193,7 @@ function custom(codec: Codec<unknown>): Coder {
 }
 
 /** Validates an encoding option; `undefined` means `fallback`. */
-export function coderFor(encoding: unknown, name: string, fallback: Coder = BUFFER): Coder {
+function coderFor(encoding: unknown, name: string, fallback: Coder = BUFFER): Coder {
   switch (encoding) {
     case undefined:
       return fallback

@@ -110,7 +110,7 @@ const KINDS: Record<string, string> = {
 }
 
 /**
- * Node's own fs errors (ENOENT, EACCES, EISDIR…) become SledIoError, as API.md promises
+ * Node's own fs errors (ENOENT, EACCES, EISDIR…) become SledIoError, as docs/api.md promises
  * for unusable paths; every other error passes through unchanged.
  */
 function asIoError(op: string, file: string, error: unknown): unknown {

@@ -28,14 +28,14 @@ function checkKeys(opts: Record<string, unknown>, allowed: Set<string>): void {
   }
 }
 
-export function reverseOf(opts: Record<string, unknown> | undefined): boolean {
+function reverseOf(opts: Record<string, unknown> | undefined): boolean {
   const value = opts?.reverse
   if (value === undefined) return false
   if (typeof value !== 'boolean') throw invalidType('options.reverse', 'of type boolean', value)
   return value
 }
 
-export function limitOf(opts: Record<string, unknown> | undefined): number | undefined {
+function limitOf(opts: Record<string, unknown> | undefined): number | undefined {
   const value = opts?.limit
   if (value === undefined) return undefined
   if (typeof value !== 'number') throw invalidType('options.limit', 'of type number', value)

@@ -3,7 +3,7 @@
 // native errors arrive already translated (src/native.ts).
 
 import { Buffer } from 'node:buffer'
-import { type Bytes, invalidType, requireArgs, requireArray, requireFunction } from './args.js'
+import { type Bytes, requireArgs, requireArray, requireFunction } from './args.js'
 import { Batch } from './batch.js'
 import { boundBytes, type Coders, prefixBytes } from './encodings.js'
 import { argError, SledClosedError, SledUnsupportedError } from './errors.js'
@@ -13,7 +13,7 @@ import { copyRange, FAST_SLOW, fastCall, fastValue, type NativeTree } from './na
 import { type RangeOptions, rangeSpec, type ScanOptions, scanOptions, watchOptions } from './range-options.js'
 import { rejectOnThrow } from './reject.js'
 import { Subscriber, type WatchOptions } from './subscriber.js'
-import { refuseInTransaction, transaction as runTransactionOn, type TransactionalTree } from './transaction.js'
+import { enlist, refuseInTransaction, runOn, type TransactionalTree } from './transactional-tree.js'
 import { CONSTRUCT } from './token.js'
 
 /** The result of `compareAndSwap`. */
@@ -24,17 +24,6 @@ export type UpdateFn<V> = (old: V | undefined) => V | Bytes | undefined
 
 /** Combines the stored value with a merged one; `undefined` out deletes the key. */
 export type MergeOperator<K, V> = (key: K, old: V | undefined, value: V) => V | Bytes | undefined
-
-// set in Tree's static block: lets transaction() reach a tree's native handle and codecs
-let internalsOf: (tree: unknown, name: string) => { native: NativeTree; coders: Coders }
-
-/**
- * @internal the native handle and coders behind a Tree; anything else is an argument
- * error (ERR_INVALID_ARG_TYPE naming `name`), as `transaction([tree, notATree], fn)` is
- */
-export function treeInternals(tree: unknown, name: string): { native: NativeTree; coders: Coders } {
-  return internalsOf(tree, name)
-}
 
 /**
  * Unpacks getMany's `[len u32 | 0xffffffff][bytes]` per value: into views of `packed`, or
@@ -77,13 +66,7 @@ export class Tree<K = Buffer, V = Buffer> {
     this.#life = life
     this.#coders = coders
     this.name = native.name().toString('utf8')
-  }
-
-  static {
-    internalsOf = (tree, name) => {
-      if (typeof tree !== 'object' || tree === null || !(#native in tree)) throw invalidType(name, 'an instance of Tree', tree)
-      return { native: tree.#native, coders: (tree as Tree<unknown, unknown>).#coders }
-    }
+    enlist(this, { native, coders })
   }
 
   /** `#of`, plus SledClosedError for methods that would not otherwise reach native code. */
@@ -371,9 +354,9 @@ export class Tree<K = Buffer, V = Buffer> {
 
   /** Runs `fn` as a transaction on this tree; see `transaction()`. */
   transaction<T>(fn: (tx: TransactionalTree<K, V>) => T): T {
-    Tree.#of(this)
+    const native = Tree.#of(this)
     const body = requireFunction<(tx: TransactionalTree<K, V>) => T>(fn, 'fn')
-    return runTransactionOn([this] as const, ([tx]) => body(tx as TransactionalTree<K, V>))
+    return runOn([{ native, coders: this.#coders }], ([tx]) => body(tx as TransactionalTree<K, V>))
   }
 
   /**

@@ -9,7 +9,7 @@ import { join, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { open } from 'sled-node'
 import { entry } from './helpers/child.js'
-import { rng } from './helpers/rng.js'
+import { seededRandom } from './helpers/seeded.js'
 import { tempDir } from './helpers/tmp.js'
 
 const CASES_PER_FILE = process.env.SLED_SOAK ? 60 : 8
@@ -49,10 +49,12 @@ describe('corrupted files', () => {
     for (let i = 0; i < N; i++) db.insert('k' + String(i).padStart(6, '0'), value(i))
     db.close()
 
-    const random = rng(seed)
+    const targets = files(base)
+    // three draws per case: the position, truncate or flip, the bit
+    const random = seededRandom(seed, targets.length * CASES_PER_FILE * 3)
     const outcomes = new Map<string, number>()
     const failures: string[] = []
-    for (const file of files(base)) {
+    for (const file of targets) {
       const name = relative(base, file)
       for (let c = 0; c < CASES_PER_FILE; c++) {
         const dir = join(tempDir(), 'db')

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { open } from 'sled-node'
 import { entry } from './helpers/child.js'
-import { rng } from './helpers/rng.js'
+import { seededRandom } from './helpers/seeded.js'
 import { dbPath } from './helpers/tmp.js'
 
 const KILLS = process.env.SLED_SOAK ? 50 : 10
@@ -61,7 +61,7 @@ function writeAndKill(path: string, start: number, afterMs: number): Promise<num
 describe('SIGKILL during writes', () => {
   it(`keeps every flushed write and invents nothing across ${KILLS} kills`, async () => {
     const path = dbPath()
-    const random = rng(seed)
+    const random = seededRandom(seed, KILLS)
     let next = 0
     for (let round = 0; round < KILLS; round++) {
       const acknowledged = await writeAndKill(path, next, 20 + Math.floor(random() * 300))

@@ -7,7 +7,7 @@ import ts from 'typescript'
 import { describe, expect, it } from 'vitest'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
-const entryPoints = { 'sled-node': 'index.ts', 'sled-node/level': 'src/level.ts', 'sled-node/keyv': 'src/keyv.ts' }
+const entryPoints = { 'sled-node': 'index.ts', 'sled-node/level': 'src/adapters/level.ts', 'sled-node/keyv': 'src/adapters/keyv.ts' }
 const docs = readFileSync(`${root}docs/api.md`, 'utf8')
 
 interface Exported {

@@ -2,49 +2,22 @@
 // flight (each completes or rejects with SledClosedError, none hangs: every wait is
 // under a hang guard); closing from inside callbacks; thousands of open/close cycles of
 // one path without leaking descriptors or threads; handles, trees, iterators and
-// subscribers dropped without closing and collected (in a child with --expose-gc); and
-// every method called on the wrong `this`.
+// subscribers dropped without closing and collected (in a child with --expose-gc).
 // SLED_SOAK=1 runs 10,000 full open/close cycles instead of 1,000 and more close rounds.
 import { Buffer } from 'node:buffer'
 import { readdirSync, readFileSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
-import {
-  Batch,
-  Db,
-  EntryIterator,
-  open,
-  openAsync,
-  SledClosedError,
-  SledCollectionNotFoundError,
-  SledError,
-  Subscriber,
-  transaction,
-  TransactionalTree,
-  Tree,
-} from 'sled-node'
+import { Batch, open, openAsync, SledClosedError, SledCollectionNotFoundError, SledError } from 'sled-node'
+import { caught } from './helpers/caught.js'
 import { entry, expectCleanExit, runChild } from './helpers/child.js'
+import { settled } from './helpers/settled.js'
 import { dbPath } from './helpers/tmp.js'
 
 const soak = Boolean(process.env.SLED_SOAK)
 const ROUNDS = soak ? 60 : 12
 const FULL_CYCLES = soak ? 10_000 : 1_000
 const SHARED_CYCLES = 10_000
-
-/** `p`, or a rejection if it has not settled after `ms` (a hang guard, not a timing assertion). */
-async function settled<T>(p: Promise<T>, what: string, ms = 30_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`hang guard: ${what} did not settle within ${ms} ms`)), ms)
-      }),
-    ])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
@@ -62,16 +35,6 @@ function outcome<T>(p: Promise<T>): Promise<PromiseSettledResult<T>> {
 function expectClosed(error: unknown, what: string): void {
   expect(error, what).toBeInstanceOf(SledClosedError)
   expect((error as SledClosedError).code, what).toBe('SLED_CLOSED')
-}
-
-/** Calls `fn`; what it threw, or undefined if it returned. */
-function thrown(fn: () => unknown): unknown {
-  try {
-    fn()
-  } catch (error) {
-    return error
-  }
-  return undefined
 }
 
 describe('close while work is in flight', () => {
@@ -193,8 +156,8 @@ describe('close while work is in flight', () => {
         const step = await settled(pending, 'the pending async step')
         if (step.status === 'rejected') expectClosed(step.reason, 'pending async step')
         else expect(step.value.value?.[0].toString()).toBe(String(N - 1).padStart(6, '0'))
-        expectClosed(thrown(() => sync.next()), 'sync iterator after close')
-        expectClosed(thrown(() => prefix.next()), 'prefix iterator after close')
+        expectClosed(caught(() => sync.next()), 'sync iterator after close')
+        expectClosed(caught(() => prefix.next()), 'prefix iterator after close')
         // closing an iterator of a closed handle is fine, and so is doing it twice
         expect(() => sync.close()).not.toThrow()
         expect(() => prefix.return()).not.toThrow()
@@ -282,7 +245,7 @@ describe('close while work is in flight', () => {
     let db = open(path)
     db.insert('k', 'before')
     expectClosed(
-      thrown(() =>
+      caught(() =>
         db.updateAndFetch('k', () => {
           db.close()
           return 'after'
@@ -297,7 +260,7 @@ describe('close while work is in flight', () => {
       return v
     })
     expectClosed(
-      thrown(() => db.merge('k', 'merged')),
+      caught(() => db.merge('k', 'merged')),
       'merge',
     )
     // codec encode and decode
@@ -312,12 +275,12 @@ describe('close while work is in flight', () => {
       },
     })
     expectClosed(
-      thrown(() => coded.insert('k', 'v')),
+      caught(() => coded.insert('k', 'v')),
       'codec encode',
     )
     // a transaction callback may not close: refused, and the handle stays usable
     db = open(path)
-    const misuse = thrown(() =>
+    const misuse = caught(() =>
       db.transaction((tx) => {
         tx.insert('k', 'in tx')
         db.close()
@@ -331,7 +294,7 @@ describe('close while work is in flight', () => {
     for (let i = 0; i < 100; i++) db.insert(`i${String(i).padStart(3, '0')}`, 'x')
     let seen = 0
     expectClosed(
-      thrown(() => {
+      caught(() => {
         for (const _ of db.scanPrefix('i')) {
           if (++seen === 10) db.close()
         }
@@ -418,7 +381,7 @@ describe('dropTree while work on that tree is in flight', () => {
     expect(gone((next as PromiseRejectedResult).reason)).toBe(true)
     // the sync iterator may hand out the entries it already fetched, then fails
     let steps = 0
-    const err = thrown(() => {
+    const err = caught(() => {
       for (; steps < 10_000; steps++) sync.next()
     })
     expect(err).toBeInstanceOf(SledCollectionNotFoundError)
@@ -664,110 +627,5 @@ describe.runIf(process.platform === 'linux')('handles dropped without closing, c
       entries: ['a'],
       released: { ok: true, len: 1 },
     })
-  })
-})
-
-describe('methods called on the wrong `this`', () => {
-  const classes = { Db, Tree, EntryIterator, Subscriber, Batch, TransactionalTree } as Record<string, { prototype: object }>
-
-  /** Every method and getter of a class's own prototype, string- and symbol-keyed. */
-  function members(proto: object): [string, (this: unknown, ...args: unknown[]) => unknown][] {
-    const out: [string, (this: unknown, ...args: unknown[]) => unknown][] = []
-    for (const key of Reflect.ownKeys(proto)) {
-      if (key === 'constructor') continue
-      const desc = Object.getOwnPropertyDescriptor(proto, key)!
-      const fn = (desc.value ?? desc.get) as ((this: unknown, ...args: unknown[]) => unknown) | undefined
-      if (typeof fn === 'function') out.push([`${String(key)}${desc.get ? ' (getter)' : ''}`, fn])
-    }
-    return out
-  }
-
-  /** What calling `fn` on `self` did: a sync throw, a rejection, or the first step of a returned iterator. */
-  async function failure(fn: (this: unknown, ...args: unknown[]) => unknown, self: unknown): Promise<unknown> {
-    let result: unknown
-    try {
-      result = fn.call(self, 'k', 'v', 'w')
-    } catch (error) {
-      return error
-    }
-    if (result instanceof Promise) return result.then(() => 'resolved', (error: unknown) => error)
-    // generator methods (Db.export) check `this` on their first step
-    if (typeof (result as Iterator<unknown> | undefined)?.next === 'function') {
-      try {
-        const step = (result as Iterator<unknown>).next()
-        return step instanceof Promise ? step.then(() => 'resolved', (error: unknown) => error) : 'stepped'
-      } catch (error) {
-        return error
-      }
-    }
-    return `returned ${typeof result}`
-  }
-
-  it('every method and getter of Db, Tree, EntryIterator, Subscriber, Batch and TransactionalTree: TypeError ERR_INVALID_THIS, and the real handles are untouched', async () => {
-    const db = open(dbPath())
-    db.insert('k', 'v')
-    const tree = db.openTree('t')
-    tree.insert('k', 'v')
-    const iterator = db.iter()
-    const subscriber = db.watchPrefix('')
-    let txTree: unknown
-    db.transaction((tx) => {
-      txTree = tx
-    })
-    // receivers of the wrong kind: plain values, and real objects of the other classes
-    const strangers: [string, unknown][] = [
-      ['{}', {}],
-      ['null', null],
-      ['undefined', undefined],
-      ['1', 1],
-      ["'str'", 'str'],
-      ['a Symbol', Symbol('this')],
-      ['a function', () => undefined],
-      ['Object.create(proto)', undefined], // filled per class below
-    ]
-    const real: Record<string, unknown> = { Db: db, Tree: tree, EntryIterator: iterator, Subscriber: subscriber, Batch: new Batch(), TransactionalTree: txTree }
-    const failures: string[] = []
-    let checked = 0
-    for (const [className, cls] of Object.entries(classes)) {
-      const receivers: [string, unknown][] = strangers.map(([label, value]) =>
-        label === 'Object.create(proto)' ? [label, Object.create(cls.prototype)] : [label, value],
-      )
-      for (const [otherName, other] of Object.entries(real)) {
-        // a Db is a Tree, so Tree methods on a Db are legitimate
-        if (otherName !== className && !(className === 'Tree' && otherName === 'Db')) receivers.push([`a ${otherName}`, other])
-      }
-      for (const [name, fn] of members(cls.prototype)) {
-        for (const [label, self] of receivers) {
-          checked++
-          const err = await failure(fn, self)
-          const code = (err as { code?: unknown } | undefined)?.code
-          if (!(err instanceof TypeError) || code !== 'ERR_INVALID_THIS') {
-            failures.push(`${className}.prototype.${name} on ${label}: ${err instanceof Error ? `${err.name} ${String(code)} ${err.message}` : String(err)}`)
-          }
-        }
-      }
-    }
-    expect(failures).toEqual([])
-    expect(checked).toBeGreaterThan(500)
-    // none of those calls closed, wrote to or ended the real objects
-    expect(db.closed).toBe(false)
-    expect(tree.closed).toBe(false)
-    expect(db.get('k')?.toString()).toBe('v')
-    expect(tree.get('k')?.toString()).toBe('v')
-    expect(db.len()).toBe(1)
-    expect(iterator.next().value?.[0].toString()).toBe('k')
-    db.insert('event', 'x')
-    expect((await settled(subscriber.next(), 'the subscriber')).value).toMatchObject({ type: 'insert' })
-    db.close()
-  })
-
-  it('transaction() with something that is not a Tree as a tree is an argument error, not a crash', () => {
-    const db = open(dbPath())
-    for (const bad of [{}, null, Object.create(Tree.prototype), db.iter()]) {
-      const err = thrown(() => transaction([db, bad as never], () => undefined))
-      expect(err).toBeInstanceOf(TypeError)
-      expect((err as { code?: string }).code).toBe('ERR_INVALID_ARG_TYPE')
-    }
-    db.close()
   })
 })

@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { moduleHider } from './helpers/child.js'
 import { tempDir } from './helpers/tmp.js'
 
 const root = new URL('..', import.meta.url).pathname
@@ -24,15 +25,7 @@ const dir = tempDir()
 mkdirSync(join(dir, 'node_modules'))
 symlinkSync(root, join(dir, 'node_modules', 'sled-node'))
 // makes abstract-level unresolvable in the child, as when the optional peer is not installed
-const hideAbstractLevel = join(dir, 'hide-abstract-level.cjs')
-writeFileSync(
-  hideAbstractLevel,
-  `const M = require('node:module'); const resolve = M._resolveFilename
-M._resolveFilename = function (request, ...rest) {
-  if (request === 'abstract-level') { const e = new Error("Cannot find module 'abstract-level'"); e.code = 'MODULE_NOT_FOUND'; throw e }
-  return resolve.call(this, request, ...rest)
-}`,
-)
+const hideAbstractLevel = moduleHider(dir, 'abstract-level')
 
 const entries = ['sled-node', 'sled-node/level', 'sled-node/keyv']
 

@@ -16,6 +16,7 @@ import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
 import { type Db, open } from 'sled-node'
 import { entry, expectCleanExit, runChild } from './helpers/child.js'
+import { settled } from './helpers/settled.js'
 import { dbPath } from './helpers/tmp.js'
 
 const soak = Boolean(process.env.SLED_SOAK)
@@ -57,20 +58,8 @@ function startWorker(data: Record<string, unknown>, onMessage: (m: Message) => v
   return { worker, exited }
 }
 
-/** `p`, or a rejection if it has not settled after `ms` (a hang guard, not a timing assertion). */
-async function settled<T>(p: Promise<T>, what: string, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`hang guard (seed ${seed}): ${what} did not settle within ${ms} ms`)), ms)
-      }),
-    ])
-  } finally {
-    clearTimeout(timer)
-  }
-}
+/** `settled`, naming the seed that reproduces the run. */
+const guard = <T>(p: Promise<T>, what: string, ms: number): Promise<T> => settled(p, `${what} (seed ${seed})`, ms)
 
 /** The name of tree index `ti` as worker `id` writes it. */
 const treeOf = (id: number, ti: number): string => treeNames(id)[ti]!
@@ -135,7 +124,7 @@ describe('four worker threads on one path', () => {
         }
         await new Promise((resolve) => setTimeout(resolve, 5))
       }
-      expect(await settled(exits, 'the workers', DURATION + 120_000)).toEqual([0, 0, 0, 0])
+      expect(await guard(exits, 'the workers', DURATION + 120_000)).toEqual([0, 0, 0, 0])
       expect(crashes).toEqual([])
       expect(seenProblems, `seed ${seed}`).toEqual([])
       expect(done).toHaveLength(WORKERS)
@@ -244,9 +233,9 @@ describe('four worker threads on one path', () => {
             },
           )
         })
-        await settled(Promise.all(running), 'the workers starting', 60_000)
+        await guard(Promise.all(running), 'the workers starting', 60_000)
         // each worker is terminated at its own moment, in whatever operation it is in
-        await settled(
+        await guard(
           Promise.all(
             workers.map(async ({ worker }, id) => {
               await new Promise((resolve) => setTimeout(resolve, 50 + random() * 700))
@@ -257,7 +246,7 @@ describe('four worker threads on one path', () => {
           'terminating the workers',
           120_000,
         )
-        await settled(Promise.all(workers.map((w) => w.exited)), 'the workers exiting', 60_000)
+        await guard(Promise.all(workers.map((w) => w.exited)), 'the workers exiting', 60_000)
         expect(crashes, `round ${round}, seed ${seed}`).toEqual([])
         expect(mismatches, `round ${round}, seed ${seed}`).toEqual([])
 

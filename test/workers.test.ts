@@ -2,7 +2,6 @@
 // opens racing with closes in other workers never see SLED_LOCKED; the addon can
 // live only in a worker; a terminated worker's writes are flushed.
 import { once } from 'node:events'
-import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 import { describe, expect, it } from 'vitest'
 import { open } from 'sled-node'

@@ -1,7 +1,9 @@
 // Runs a snippet of JavaScript in a separate Node process (CommonJS, with `sled`
 // bound to the package), for tests about other processes, exit and GC.
 import { spawnSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
+import { join } from 'node:path'
 import { expect } from 'vitest'
 
 const require = createRequire(import.meta.url)
@@ -33,4 +35,21 @@ export function expectCleanExit(res: ChildResult, status = 0): void {
   expect(res.stderr).toBe('')
   expect(res.signal).toBeNull()
   expect(res.status).toBe(status)
+}
+
+/**
+ * Writes, into `dir`, a script for `node -r` that makes `name` unresolvable in that process, as
+ * when an optional peer is not installed; returns its path.
+ */
+export function moduleHider(dir: string, name: string): string {
+  const file = join(dir, `hide-${name}.cjs`)
+  writeFileSync(
+    file,
+    `const M = require('node:module'); const resolve = M._resolveFilename
+M._resolveFilename = function (request, ...rest) {
+  if (request === ${JSON.stringify(name)}) { const e = new Error(${JSON.stringify(`Cannot find module '${name}'`)}); e.code = 'MODULE_NOT_FOUND'; throw e }
+  return resolve.call(this, request, ...rest)
+}`,
+  )
+  return file
 }

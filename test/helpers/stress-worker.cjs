@@ -8,6 +8,7 @@
 // Loaded by the test (not in a worker) only for `makeValue` and the tree names.
 
 const { isMainThread, parentPort, workerData } = require('node:worker_threads')
+const fc = require('fast-check')
 
 /** The trees a worker writes: sled's default tree, one tree all workers share, and its own. */
 const treeNames = (id) => ['__sled__default', 'shared', `own-${id}`]
@@ -35,13 +36,18 @@ async function run() {
   const sled = require(workerData.entry)
   const { path, id, seed, durationMs, stream, seqBase } = workerData
 
-  // mulberry32: reproducible from the seed the parent prints
-  let state = seed >>> 0
+  // fast-check's seeded generation, as the other tests draw theirs (test/helpers/seeded.ts), in
+  // chunks since a worker draws for as long as it runs: reproducible from the seed the parent prints
+  const CHUNK = 1 << 16
+  let chunk = []
+  let at = 0
+  let chunks = 0
   const random = () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = Math.imul(state ^ (state >>> 15), state | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+    if (at === chunk.length) {
+      chunk = fc.sample(fc.integer({ min: 0, max: 2 ** 31 - 1 }), { seed: seed + chunks++, numRuns: CHUNK, unbiased: true })
+      at = 0
+    }
+    return chunk[at++] / 2 ** 31
   }
   const int = (n) => Math.floor(random() * n)
 

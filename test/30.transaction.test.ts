@@ -18,6 +18,7 @@ import {
 } from 'sled-node'
 import { caught } from './helpers/caught.js'
 import { runChild } from './helpers/child.js'
+import { settled } from './helpers/settled.js'
 import { dbPath, tempDir } from './helpers/tmp.js'
 import { inTwoWorkers } from './helpers/workers.js'
 
@@ -90,8 +91,7 @@ describe('aborting', () => {
     a.insert('x', 'before')
     b.insert('y', 'before')
     const error = new Error('boom')
-    let thrown: unknown
-    try {
+    const thrown = caught(() => {
       transaction([a, b], ([ta, tb]) => {
         ta!.insert('x', 'after')
         ta!.insert('new', '1')
@@ -99,9 +99,7 @@ describe('aborting', () => {
         tb!.apply(new Batch().insert('z', '1'))
         throw error
       })
-    } catch (e) {
-      thrown = e
-    }
+    })
     expect(thrown).toBe(error)
     expect(contents(a)).toEqual([['x', 'before']])
     expect(contents(b)).toEqual([['y', 'before']])
@@ -113,15 +111,12 @@ describe('aborting', () => {
     ['a number', 7],
 ])('a non-Error value thrown by fn (%s) is rethrown unchanged', (_, value) => {
     const tree = db.openTree('abort-values')
-    let thrown: unknown = Symbol('nothing')
-    try {
+    const thrown = caught(() => {
       tree.transaction((tx) => {
         tx.insert('k', 'v')
         throw value
       })
-    } catch (e) {
-      thrown = e
-    }
+    })
     expect(thrown).toBe(value)
     expect(tree.len()).toBe(0)
   })
@@ -129,15 +124,12 @@ describe('aborting', () => {
   it('a SledError thrown by the user is rethrown unchanged, not rewrapped', () => {
     const tree = db.openTree('abort-sled-error')
     const mine = new SledError('mine', 'MY_CODE')
-    let thrown: unknown
-    try {
+    const thrown = caught(() => {
       tree.transaction((tx) => {
         tx.insert('k', 'v')
         throw mine
       })
-    } catch (e) {
-      thrown = e
-    }
+    })
     expect(thrown).toBe(mine)
     expect(tree.len()).toBe(0)
   })
@@ -152,12 +144,7 @@ describe('aborting', () => {
       ['thenable', (tx) => { tx.insert('p4', 'x'); return { then() {} } }],
     ]
     for (const [name, fn] of cases) {
-      let thrown: unknown
-      try {
-        tree.transaction(fn)
-      } catch (e) {
-        thrown = e
-      }
+      const thrown = caught(() => tree.transaction(fn))
       expect(thrown, name).toBeInstanceOf(SledError)
       expect((thrown as SledError).code, name).toBe('SLED_TRANSACTION_MISUSE')
     }
@@ -288,14 +275,11 @@ describe('bad arguments', () => {
       const mine = db.openTree('cross-db')
       const theirs = other.openTree('cross-db')
       let called = false
-      let thrown: unknown
-      try {
+      const thrown = caught(() => {
         transaction([mine, theirs], () => {
           called = true
         })
-      } catch (e) {
-        thrown = e
-      }
+      })
       expect(thrown).toBeInstanceOf(Error)
       expect(thrown).toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' })
       expect(called).toBe(false)
@@ -512,10 +496,8 @@ console.log(JSON.stringify({ results, after }))
       expect(own.iter().toArray().map(([k]) => k.toString())).toEqual(['a'])
       const after = own.watchPrefix('w')
       own.insert('w1', 'x')
-      const guard = (p: Promise<IteratorResult<unknown>>) =>
-        Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('next() did not settle in 10 s')), 10_000))])
-      expect((await guard(after.next())).value).toMatchObject({ type: 'insert', key: Buffer.from('w1') })
-      expect((await guard(before.next())).value).toMatchObject({ type: 'insert', key: Buffer.from('w1') })
+      expect((await settled(after.next(), 'next()', 10_000)).value).toMatchObject({ type: 'insert', key: Buffer.from('w1') })
+      expect((await settled(before.next(), 'next()', 10_000)).value).toMatchObject({ type: 'insert', key: Buffer.from('w1') })
       after.close()
       before.close()
     } finally {

@@ -2,13 +2,12 @@
 // valueEncoding 'msgpack' (structured values, through msgpackr).
 import { Buffer } from 'node:buffer'
 import { execFileSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { Packr } from 'msgpackr'
 import { describe, expect, expectTypeOf, it } from 'vitest'
 import { type Db, open, type OrderedKey, type OrderedScalar } from 'sled-node'
-import { expectCleanExit, runChild } from './helpers/child.js'
+import { expectCleanExit, moduleHider, runChild } from './helpers/child.js'
 import { dbPath, tempDir } from './helpers/tmp.js'
 
 /** Natural order: null < false < true < numbers < strings (by code point) < tuples. */
@@ -343,15 +342,7 @@ db.close()`,
 it("'msgpack' without msgpackr installed: SledError SLED_MISSING_PEER when the handle is opened", () => {
   const dir = tempDir()
   // a child process in which msgpackr does not resolve, as when the optional peer is not installed
-  const hide = join(dir, 'hide-msgpackr.cjs')
-  writeFileSync(
-    hide,
-    `const M = require('node:module'); const resolve = M._resolveFilename
-M._resolveFilename = function (request, ...rest) {
-  if (request === 'msgpackr') { const e = new Error("Cannot find module 'msgpackr'"); e.code = 'MODULE_NOT_FOUND'; throw e }
-  return resolve.call(this, request, ...rest)
-}`,
-  )
+  const hide = moduleHider(dir, 'msgpackr')
   const script = `const { open } = require('sled-node')
 const db = open(${JSON.stringify(join(dir, 'db'))}, { keyEncoding: 'ordered' })
 db.insert(1, 'ordered works without msgpackr')

@@ -14,7 +14,7 @@
 // deleteMany returns one boolean per key and whose default namespace is `undefined`.
 
 import { EventEmitter } from 'node:events'
-import { type Db, open, type SledOptions, type Tree } from '../index.js'
+import { type Db, open, type SledOptions, type Tree } from '../../index.js'
 
 /** sled's settings for the database (encodings are the adapter's business: text). */
 export type KeyvSledOptions = Omit<SledOptions, 'createNew'>

@@ -1,8 +1,10 @@
+// range, scanPrefix and iter: property tests against a sorted model (bounds, reverse, limit),
+// iteration while writing, and iterator lifetimes.
 import { Buffer } from 'node:buffer'
 import fc from 'fast-check'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type Db, open, type RangeOptions, SledClosedError, SledCollectionNotFoundError, type Tree } from 'sled-node'
-import { hex, type Pair, sortedEntries } from './helpers/model.js'
+import { hex, loadTree, type Pair } from './helpers/model.js'
 import { caught } from './helpers/caught.js'
 import { dbPath } from './helpers/tmp.js'
 
@@ -16,17 +18,7 @@ afterAll(() => db.close())
 // a small alphabet makes equal keys, shared prefixes and 0xff edges frequent
 const keyArb = fc.uint8Array({ minLength: 0, maxLength: 4 }).map((a) => Buffer.from(a.map((b) => [0, 1, 0x7f, 0xff][b % 4] as number)))
 
-function load(name: string, keys: Buffer[]): { tree: Tree; model: Pair[] } {
-  const tree = db.openTree<Buffer, Buffer>(name)
-  tree.clear()
-  const map = new Map<string, Buffer>()
-  keys.forEach((key, i) => {
-    const value = Buffer.from([i & 0xff, i >> 8])
-    tree.insert(key, value)
-    map.set(key.toString('hex'), value)
-  })
-  return { tree, model: sortedEntries(map) }
-}
+const load = (name: string, keys: Buffer[]): { tree: Tree; model: Pair[] } => loadTree(db, name, keys)
 
 function modelRange(model: Pair[], o: RangeOptions<Buffer>): Pair[] {
   let out = model.filter(([k]) => {
@@ -107,44 +99,6 @@ describe('scanPrefix', () => {
     expect(tree.scanPrefix(Buffer.from([0xff, 0xff])).toArray().map(([k]) => k.toString('hex'))).toEqual(['ffff', 'ffff00'])
     expect(tree.scanPrefix(Buffer.from([0xff, 0xff]), { reverse: true }).toArray().map(([k]) => k.toString('hex'))).toEqual(['ffff00', 'ffff'])
     expect(() => tree.scanPrefix(5 as unknown as string)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }))
-  })
-})
-
-describe('point reads at the ends', () => {
-  it('first, last, getLt, getGt', () => {
-    const { tree } = load('ends', ['b', 'd', 'f'].map((s) => Buffer.from(s)))
-    const k = (e: [Buffer, Buffer] | undefined) => e?.[0].toString()
-    expect(k(tree.first())).toBe('b')
-    expect(k(tree.last())).toBe('f')
-    expect(k(tree.getLt('d'))).toBe('b')
-    expect(k(tree.getLt('c'))).toBe('b')
-    expect(tree.getLt('b')).toBeUndefined()
-    expect(k(tree.getGt('d'))).toBe('f')
-    expect(tree.getGt('f')).toBeUndefined()
-    expect(Buffer.isBuffer(tree.first()?.[1])).toBe(true)
-    const empty = load('ends-empty', []).tree
-    expect(empty.first()).toBeUndefined()
-    expect(empty.last()).toBeUndefined()
-    expect(() => tree.getLt(null as unknown as string)).toThrow(TypeError)
-  })
-
-  it('popMin and popMax until empty', () => {
-    const keys = Array.from({ length: 50 }, (_, i) => Buffer.from([i]))
-    const { tree } = load('pop', keys)
-    const seen: number[] = []
-    for (;;) {
-      const low = tree.popMin()
-      if (!low) break
-      seen.push(low[0][0] as number)
-      const high = tree.popMax()
-      if (!high) break
-      seen.push(high[0][0] as number)
-    }
-    expect(seen.length).toBe(50)
-    expect(seen.slice(0, 4)).toEqual([0, 49, 1, 48])
-    expect(tree.isEmpty()).toBe(true)
-    expect(tree.popMin()).toBeUndefined()
-    expect(tree.popMax()).toBeUndefined()
   })
 })
 

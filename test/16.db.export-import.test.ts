@@ -17,6 +17,7 @@ import {
   SledIoError,
   SledUnsupportedError,
 } from 'sled-node'
+import { caught, failureOf } from './helpers/caught.js'
 import { dbPath, tempDir } from './helpers/tmp.js'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
@@ -171,12 +172,7 @@ describe('import()', () => {
     try {
       dst.import(src.export())
       const before = snapshot(dst)
-      let thrown: unknown
-      try {
-        dst.import(src.export())
-      } catch (e) {
-        thrown = e
-      }
+      const thrown = caught(() => dst.import(src.export()))
       expect(thrown).toBeInstanceOf(SledUnsupportedError)
       expect((thrown as SledError).code).toBe('SLED_UNSUPPORTED')
       expect(snapshot(dst)).toEqual(before)
@@ -198,12 +194,7 @@ describe('import()', () => {
   it("a collection of type 'other' throws SledUnsupportedError", () => {
     const db = open(dbPath())
     try {
-      let thrown: unknown
-      try {
-        db.import([{ type: Buffer.from('other'), name: Buffer.from('x'), entries: [[Buffer.from('k'), Buffer.from('v')]] }] as unknown as ExportedCollection[])
-      } catch (e) {
-        thrown = e
-      }
+      const thrown = caught(() => db.import([{ type: Buffer.from('other'), name: Buffer.from('x'), entries: [[Buffer.from('k'), Buffer.from('v')]] }] as unknown as ExportedCollection[]))
       expect(thrown).toBeInstanceOf(SledUnsupportedError)
       expect((thrown as SledError).code).toBe('SLED_UNSUPPORTED')
       expect(db.treeNames().map((n) => n.toString())).not.toContain('x')
@@ -319,12 +310,7 @@ describe('exportTo(file) / importFrom(file)', () => {
       truncateSync(cut, length)
       const dst = open(dbPath())
       try {
-        let thrown: unknown
-        try {
-          await dst.importFrom(cut)
-        } catch (e) {
-          thrown = e
-        }
+        const thrown = await failureOf(() => dst.importFrom(cut))
         expect(thrown, `truncated at ${length} of ${full.length}`).toBeInstanceOf(SledIoError)
         expect((thrown as SledError).code).toBe('SLED_IO')
       } finally {

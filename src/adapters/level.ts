@@ -28,7 +28,7 @@ import {
   SledIoError,
   type SledOptions,
   type Tree,
-} from '../index.js'
+} from '../../index.js'
 
 /** The forms abstract-level hands to and expects from this store (see the manifest). */
 type Format = 'buffer' | 'utf8'

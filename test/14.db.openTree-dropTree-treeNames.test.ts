@@ -1,11 +1,10 @@
-// The database-wide methods of Db: trees (open, drop, names), ids, size, recovery
-// flag, the canonical path, and what a dropped tree's stale handles do.
+// The trees of a database: openTree, dropTree (and what a dropped tree's stale handles do)
+// and treeNames.
 import { Buffer } from 'node:buffer'
-import { mkdirSync, realpathSync, symlinkSync } from 'node:fs'
-import { join, relative } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { open, SledCollectionNotFoundError, SledUnsupportedError, Tree } from 'sled-node'
-import { dbPath, tempDir } from './helpers/tmp.js'
+import { caught } from './helpers/caught.js'
+import { dbPath } from './helpers/tmp.js'
 
 const names = (list: Buffer[]): string[] => list.map((n) => n.toString('utf8'))
 
@@ -70,12 +69,7 @@ describe('dropTree', () => {
     (name) => {
       const db = open(dbPath())
       db.insert('k', 'v')
-      let err: unknown
-      try {
-        db.dropTree(name)
-      } catch (e) {
-        err = e
-      }
+      const err = caught(() => db.dropTree(name))
       expect(err).toBeInstanceOf(SledUnsupportedError)
       expect((err as SledUnsupportedError).code).toBe('SLED_UNSUPPORTED')
       expect(db.get('k')?.toString()).toBe('v')
@@ -150,109 +144,5 @@ describe('treeNames', () => {
     db.dropTree('alpha')
     expect(names(db.treeNames())).not.toContain('alpha')
     db.close()
-  })
-})
-
-describe('generateId', () => {
-  it('returns strictly increasing bigints, also across reopen', () => {
-    const path = dbPath()
-    const db = open(path)
-    const ids: bigint[] = []
-    for (let i = 0; i < 50; i++) ids.push(db.generateId())
-    for (const id of ids) expect(typeof id).toBe('bigint')
-    for (let i = 1; i < ids.length; i++) expect(ids[i]! > ids[i - 1]!).toBe(true)
-    const last = ids[ids.length - 1]!
-    db.close()
-    const again = open(path)
-    expect(again.generateId() > last).toBe(true)
-    again.close()
-  })
-
-  it('two handles of one path share one id sequence', () => {
-    const path = dbPath()
-    const a = open(path)
-    const b = open(path)
-    const seen = new Set<bigint>()
-    for (let i = 0; i < 20; i++) {
-      seen.add(a.generateId())
-      seen.add(b.generateId())
-    }
-    expect(seen.size).toBe(40)
-    a.close()
-    b.close()
-  })
-})
-
-describe('sizeOnDisk', () => {
-  it('is a positive number of bytes', () => {
-    const db = open(dbPath())
-    db.insert('k', Buffer.alloc(10_000, 1))
-    db.flush()
-    const size = db.sizeOnDisk()
-    expect(typeof size).toBe('number')
-    expect(Number.isInteger(size)).toBe(true)
-    expect(size).toBeGreaterThan(0)
-    db.close()
-  })
-})
-
-describe('wasRecovered', () => {
-  it('is false for a new database and true when existing data is opened', () => {
-    const path = dbPath()
-    const db = open(path)
-    expect(db.wasRecovered).toBe(false)
-    db.insert('k', 'v')
-    db.close()
-    const again = open(path)
-    expect(again.wasRecovered).toBe(true)
-    again.close()
-  })
-})
-
-describe('path', () => {
-  it('is absolute and canonical when opened through a relative path', () => {
-    const dir = tempDir()
-    const abs = join(dir, 'db')
-    const rel = relative(process.cwd(), abs)
-    expect(rel.startsWith('/')).toBe(false)
-    const db = open(rel)
-    expect(db.path).toBe(realpathSync(abs))
-    db.close()
-  })
-
-  it("has no '..' or '.' segments or trailing slash", () => {
-    const dir = tempDir()
-    mkdirSync(join(dir, 'sub'))
-    const db = open(`${dir}/sub/../sub/./../db/`)
-    expect(db.path).toBe(join(realpathSync(dir), 'db'))
-    expect(db.path).not.toMatch(/(^|\/)\.\.?(\/|$)/)
-    db.close()
-  })
-
-  it('resolves symlinks, so two spellings of one directory share one database', () => {
-    const dir = tempDir()
-    const real = join(dir, 'real')
-    mkdirSync(real)
-    symlinkSync(real, join(dir, 'link'))
-    const a = open(join(dir, 'link'))
-    const b = open(real)
-    expect(a.path).toBe(realpathSync(real))
-    expect(b.path).toBe(a.path)
-    a.insert('k', 'v')
-    expect(b.get('k')?.toString()).toBe('v')
-    a.close()
-    b.close()
-  })
-})
-
-describe('closed', () => {
-  it('is false while open and true after close', () => {
-    const db = open(dbPath())
-    const t = db.openTree('t')
-    expect(db.closed).toBe(false)
-    expect(t.closed).toBe(false)
-    db.close()
-    expect(db.closed).toBe(true)
-    expect(t.closed).toBe(true)
   })
 })

@@ -1,4 +1,4 @@
-// The error classes of API.md: exported by name, one hierarchy rooted at SledError
+// The error classes of docs/api.md: exported by name, one hierarchy rooted at SledError
 // (an Error), each with its stable `code` and its class name as `name` — both when
 // constructed and when raised by the library. One copy per process for import and require.
 import { createRequire } from 'node:module'

@@ -8,7 +8,9 @@ import { createRequire } from 'node:module'
 import { Worker } from 'node:worker_threads'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type Db, type Event, open, SledClosedError, SledError, type Subscriber, type WatchOptions } from 'sled-node'
+import { caught } from './helpers/caught.js'
 import { runChild } from './helpers/child.js'
+import { settled } from './helpers/settled.js'
 import { dbPath } from './helpers/tmp.js'
 
 const entry = createRequire(import.meta.url).resolve('sled-node')
@@ -16,26 +18,11 @@ const entry = createRequire(import.meta.url).resolve('sled-node')
 const db: Db = open(dbPath())
 afterAll(() => db.close())
 
-/** `p`, or a rejection if it has not settled after `ms` (a hang guard, not a timing assertion). */
-async function guard<T>(p: Promise<T>, what: string, ms = 20_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timeout guard: ${what} did not settle within ${ms} ms`)), ms)
-      }),
-    ])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
 /** The next `n` events (each next() under the hang guard). */
 async function take(sub: Subscriber, n: number): Promise<Event[]> {
   const out: Event[] = []
   for (let i = 0; i < n; i++) {
-    const r = await guard(sub.next(), `event ${i + 1} of ${n}`)
+    const r = await settled(sub.next(), `event ${i + 1} of ${n}`)
     if (r.done) throw new Error(`subscriber ended after ${i} of ${n} events`)
     out.push(r.value)
   }
@@ -47,7 +34,7 @@ async function until(sub: Subscriber, sentinel: Buffer | string): Promise<Event[
   const stop = Buffer.from(sentinel)
   const out: Event[] = []
   for (;;) {
-    const r = await guard(sub.next(), `the event for ${stop.toString('hex')}`)
+    const r = await settled(sub.next(), `the event for ${stop.toString('hex')}`)
     if (r.done) throw new Error('subscriber ended before the sentinel')
     out.push(r.value)
     if (r.value.key.equals(stop)) return out
@@ -179,10 +166,10 @@ describe('events', () => {
         if (seen.length === 2) break
       }
     })()
-    await guard(loop, 'the for await loop')
+    await settled(loop, 'the for await loop')
     expect(seen).toEqual(['k-loop-1', 'k-loop-2'])
     // break called return(), which closed the subscriber
-    expect(await guard(subs[0]!.next(), 'next after break')).toEqual({ done: true, value: undefined })
+    expect(await settled(subs[0]!.next(), 'next after break')).toEqual({ done: true, value: undefined })
     for (const sub of subs) sub.close()
   })
 })
@@ -279,7 +266,7 @@ parentPort.postMessage('done')
           writer.once('error', reject)
           writer.once('exit', (code) => reject(new Error(`writer exited with ${code} before finishing`)))
         })
-        await guard(done, `${N} writes with unread subscribers`, 240_000)
+        await settled(done, `${N} writes with unread subscribers`, 240_000)
         await exited
 
         const key = (i: number) => `w:${String(i).padStart(6, '0')}`
@@ -287,7 +274,7 @@ parentPort.postMessage('done')
         // highWaterMark 1,000: the first 1,000 events in order, then SLED_SUBSCRIBER_OVERFLOW
         const first: Event[] = []
         let overflow: unknown
-        await guard(
+        await settled(
           (async () => {
             try {
               for (;;) {
@@ -317,7 +304,7 @@ parentPort.postMessage('done')
           let count = 0
           let outOfOrder = -1
           let stalled: unknown
-          await guard(
+          await settled(
             (async () => {
               while (count < N) {
                 const r = await sub.next()
@@ -401,21 +388,21 @@ describe('ending a subscription', () => {
     const sub = tree.watchPrefix('')
     const pending = sub.next()
     sub.close()
-    expect(await guard(pending, 'pending next after close')).toEqual({ done: true, value: undefined })
-    expect(await guard(sub.next(), 'next after close')).toEqual({ done: true, value: undefined })
+    expect(await settled(pending, 'pending next after close')).toEqual({ done: true, value: undefined })
+    expect(await settled(sub.next(), 'next after close')).toEqual({ done: true, value: undefined })
     sub.close() // twice is fine
     // a close from a later turn of the event loop, too
     const sub2 = tree.watchPrefix('')
     const pending2 = sub2.next()
     setImmediate(() => sub2.close())
-    expect(await guard(pending2, 'pending next, closed later')).toEqual({ done: true, value: undefined })
+    expect(await settled(pending2, 'pending next, closed later')).toEqual({ done: true, value: undefined })
     // and queued events are dropped by close
     const sub3 = tree.watchPrefix('')
     tree.insert('queued', '1')
     expect(await take(sub3, 1)).toStrictEqual([ins('queued', '1')])
     tree.insert('queued', '2')
     sub3.close()
-    expect(await guard(sub3.next(), 'next after close with queued events')).toEqual({ done: true, value: undefined })
+    expect(await settled(sub3.next(), 'next after close with queued events')).toEqual({ done: true, value: undefined })
   })
 
   it('a pending next() resolves {done: true} when the signal aborts', async () => {
@@ -426,18 +413,18 @@ describe('ending a subscription', () => {
     expect(await take(sub, 1)).toStrictEqual([ins('before', '1')])
     const pending = sub.next()
     ac.abort()
-    expect(await guard(pending, 'pending next after abort')).toEqual({ done: true, value: undefined })
+    expect(await settled(pending, 'pending next after abort')).toEqual({ done: true, value: undefined })
     tree.insert('after', '1')
-    expect(await guard(sub.next(), 'next after abort')).toEqual({ done: true, value: undefined })
+    expect(await settled(sub.next(), 'next after abort')).toEqual({ done: true, value: undefined })
   })
 
   it('an already-aborted signal gives an ended subscriber', async () => {
     const tree = db.openTree('end-pre-aborted')
     const sub = tree.watchPrefix('', { signal: AbortSignal.abort() })
     tree.insert('k', 'v')
-    expect(await guard(sub.next(), 'next on a pre-aborted subscriber')).toEqual({ done: true, value: undefined })
+    expect(await settled(sub.next(), 'next on a pre-aborted subscriber')).toEqual({ done: true, value: undefined })
     const seen: Event[] = []
-    await guard(
+    await settled(
       (async () => {
         for await (const e of tree.watchPrefix('', { signal: AbortSignal.abort() })) seen.push(e)
       })(),
@@ -455,10 +442,10 @@ describe('ending a subscription', () => {
     const p1 = onDefault.next()
     const p2 = onTree.next()
     own.close()
-    await expect(guard(p1, 'pending next (default tree) after db.close')).rejects.toBeInstanceOf(SledClosedError)
-    await expect(guard(p2, 'pending next (tree) after db.close')).rejects.toBeInstanceOf(SledClosedError)
+    await expect(settled(p1, 'pending next (default tree) after db.close')).rejects.toBeInstanceOf(SledClosedError)
+    await expect(settled(p2, 'pending next (tree) after db.close')).rejects.toBeInstanceOf(SledClosedError)
     // a subscriber that was not waiting also reports the close
-    await expect(guard(idle.next(), 'next after db.close')).rejects.toBeInstanceOf(SledClosedError)
+    await expect(settled(idle.next(), 'next after db.close')).rejects.toBeInstanceOf(SledClosedError)
     // watching a closed database throws
     expect(() => own.watchPrefix('')).toThrow(SledClosedError)
     expect(() => tree.watchPrefix('')).toThrow(SledClosedError)
@@ -503,12 +490,7 @@ describe('bad options', () => {
       [null, TypeError, 'ERR_INVALID_ARG_TYPE'],
     ]
     for (const [opts, cls, code] of cases) {
-      let thrown: unknown
-      try {
-        tree.watchPrefix('', opts as WatchOptions)
-      } catch (e) {
-        thrown = e
-      }
+      const thrown = caught(() => tree.watchPrefix('', opts as WatchOptions))
       expect(thrown, JSON.stringify(opts, (_, v) => (typeof v === 'bigint' ? `${v}n` : v))).toBeInstanceOf(cls)
       expect((thrown as { code?: string }).code).toBe(code)
     }
@@ -523,10 +505,20 @@ describe('bad options', () => {
 })
 
 describe('subscribers and process exit', () => {
+  /**
+   * Runs `script` in a child process that must end on its own, and returns its output lines.
+   * If anything kept the process alive, an unref'd guard ends it with status 3.
+   */
+  function outputOfExitingChild(script: string): string[] {
+    const res = runChild(`setTimeout(() => { console.log('STILL ALIVE'); process.exit(3) }, 30000).unref()\n${script}`)
+    expect(res.signal, `child was killed; stdout: ${res.stdout}; stderr: ${res.stderr}`).toBeNull()
+    expect(res.stdout).not.toContain('STILL ALIVE')
+    expect(res.status, res.stderr).toBe(0)
+    return res.stdout.trim().split('\n')
+  }
+
   it('an idle, unread subscriber left open at the end of the script does not keep the process alive', () => {
-    const res = runChild(`
-// if anything kept the process alive, this (unref'd) guard ends it with status 3
-setTimeout(() => { console.log('STILL ALIVE'); process.exit(3) }, 30000).unref()
+    const lines = outputOfExitingChild(`
 const db = sled.open(${JSON.stringify(dbPath())})
 const tree = db.openTree('t')
 const unread = db.watchPrefix('')
@@ -543,15 +535,11 @@ readOnce.next().then((r) => {
 db.insert('r1', 'x')
 console.log('end of script')
 `)
-    expect(res.signal, `child was killed; stdout: ${res.stdout}; stderr: ${res.stderr}`).toBeNull()
-    expect(res.stdout).not.toContain('STILL ALIVE')
-    expect(res.status, res.stderr).toBe(0)
-    expect(res.stdout.trim().split('\n')).toEqual(['end of script', 'read r1'])
+    expect(lines).toEqual(['end of script', 'read r1'])
   })
 
   it('a for await over a subscriber that is pending when the db closes ends, and the process exits', () => {
-    const res = runChild(`
-setTimeout(() => { console.log('STILL ALIVE'); process.exit(3) }, 30000).unref()
+    const lines = outputOfExitingChild(`
 const db = sled.open(${JSON.stringify(dbPath())})
 const sub = db.watchPrefix('')
 ;(async () => {
@@ -568,15 +556,11 @@ const sub = db.watchPrefix('')
 })()
 db.insert('a', '1')
 `)
-    expect(res.signal, `child was killed; stdout: ${res.stdout}; stderr: ${res.stderr}`).toBeNull()
-    expect(res.stdout).not.toContain('STILL ALIVE')
-    expect(res.status, res.stderr).toBe(0)
-    expect(res.stdout.trim().split('\n')).toEqual(['event a', 'rejected SledClosedError SLED_CLOSED'])
+    expect(lines).toEqual(['event a', 'rejected SledClosedError SLED_CLOSED'])
   })
 
   it('a for await that is pending when the db closes, before any event, also ends and exits', () => {
-    const res = runChild(`
-setTimeout(() => { console.log('STILL ALIVE'); process.exit(3) }, 30000).unref()
+    const lines = outputOfExitingChild(`
 const db = sled.open(${JSON.stringify(dbPath())})
 const tree = db.openTree('t')
 const sub = tree.watchPrefix('')
@@ -590,10 +574,7 @@ const sub = tree.watchPrefix('')
 })()
 setImmediate(() => db.close())
 `)
-    expect(res.signal, `child was killed; stdout: ${res.stdout}; stderr: ${res.stderr}`).toBeNull()
-    expect(res.stdout).not.toContain('STILL ALIVE')
-    expect(res.status, res.stderr).toBe(0)
-    expect(res.stdout.trim().split('\n')).toEqual(['rejected SledClosedError SLED_CLOSED'])
+    expect(lines).toEqual(['rejected SledClosedError SLED_CLOSED'])
   })
 })
 

@@ -1,4 +1,4 @@
-// The generic types follow the encodings (API.md): checked by `tsc -p test/tsconfig.json`
+// The generic types follow the encodings (docs/api.md): checked by `tsc -p test/tsconfig.json`
 // (expectTypeOf is a compile-time assertion), and at run time against what comes back.
 import { Buffer } from 'node:buffer'
 import { describe, expect, expectTypeOf, it } from 'vitest'

@@ -4,6 +4,7 @@
 import { Buffer } from 'node:buffer'
 import { afterAll, describe, expect, it } from 'vitest'
 import { type Db, open, SledClosedError, SledUnsupportedError } from 'sled-node'
+import { caught } from './helpers/caught.js'
 import { dbPath } from './helpers/tmp.js'
 import { inTwoWorkers } from './helpers/workers.js'
 
@@ -79,12 +80,7 @@ describe('merge', () => {
     tree.setMergeOperator(() => {
       throw error
     })
-    let thrown: unknown
-    try {
-      tree.merge('k', 'x')
-    } catch (e) {
-      thrown = e
-    }
+    const thrown = caught(() => tree.merge('k', 'x'))
     expect(thrown).toBe(error)
     expect(str(tree.get('k'))).toBe('before')
     // an absent key stays absent
@@ -95,12 +91,7 @@ describe('merge', () => {
     tree.setMergeOperator(() => {
       throw value
     })
-    let thrownValue: unknown
-    try {
-      tree.merge('k', 'x')
-    } catch (e) {
-      thrownValue = e
-    }
+    const thrownValue = caught(() => tree.merge('k', 'x'))
     expect(thrownValue).toBe(value)
     expect(str(tree.get('k'))).toBe('before')
   })
@@ -220,12 +211,7 @@ describe('operators are per handle', () => {
 describe('errors', () => {
   it('merge without an operator throws SledUnsupportedError and writes nothing', () => {
     const tree = db.openTree('no-operator')
-    let thrown: unknown
-    try {
-      tree.merge('k', 'v')
-    } catch (e) {
-      thrown = e
-    }
+    const thrown = caught(() => tree.merge('k', 'v'))
     expect(thrown).toBeInstanceOf(SledUnsupportedError)
     expect((thrown as SledUnsupportedError).code).toBe('SLED_UNSUPPORTED')
     expect(tree.containsKey('k')).toBe(false)

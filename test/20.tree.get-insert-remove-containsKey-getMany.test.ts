@@ -1,37 +1,16 @@
-// Every Tree method, on a Db (its default tree) and on a named tree: happy paths and
-// the byte-level edge cases (empty keys and values, zero bytes, views, UTF-8).
+// get, getMany, insert, remove, containsKey and their async forms, on a Db (its default tree)
+// and on a named tree: happy paths and the byte-level edge cases (empty keys and values, zero
+// bytes, views, UTF-8); trees as separate keyspaces; getMany past the Buffer limit.
 import { Buffer, constants } from 'node:buffer'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { type Db, open, Tree } from 'sled-node'
+import { describe, expect, it } from 'vitest'
+import { open, type Tree } from 'sled-node'
 import { caught } from './helpers/caught.js'
 import { dbPath } from './helpers/tmp.js'
+import { b, expectBytes, freshTree, targets } from './helpers/tree-targets.js'
 
-const b = (s: string): Buffer => Buffer.from(s, 'utf8')
-
-/** Asserts `value` is a Buffer holding exactly `expected` and returns it. */
-function expectBytes(value: unknown, expected: string | Uint8Array | number[]): Buffer {
-  expect(Buffer.isBuffer(value)).toBe(true)
-  const want = typeof expected === 'string' ? b(expected) : Buffer.from(expected as Uint8Array)
-  expect((value as Buffer).equals(want)).toBe(true)
-  return value as Buffer
-}
-
-const targets = [
-  { kind: 'a Db (default tree)', make: (db: Db) => db as Tree, name: '__sled__default' },
-  { kind: 'a named tree', make: (db: Db) => db.openTree('people'), name: 'people' },
-] as const
-
-describe.each(targets)('Tree methods on $kind', ({ make, name }) => {
-  let db: Db
+describe.each(targets)('get, insert, remove, containsKey on $kind', ({ make, name }) => {
   let tree: Tree
-
-  beforeEach(() => {
-    db = open(dbPath())
-    tree = make(db)
-  })
-  afterEach(() => {
-    db.close()
-  })
+  freshTree(make, (t) => (tree = t))
 
   it('name', () => {
     expect(tree.name).toBe(name)
@@ -79,203 +58,6 @@ describe.each(targets)('Tree methods on $kind', ({ make, name }) => {
       expectBytes(got[2], '3')
       expectBytes(got[3], '1')
       expect(tree.getMany([])).toEqual([])
-    })
-  })
-
-  describe('compareAndSwap', () => {
-    it('succeeds with { ok: true } when the expected value matches', () => {
-      tree.insert('k', 'v1')
-      expect(tree.compareAndSwap('k', 'v1', 'v2')).toEqual({ ok: true })
-      expectBytes(tree.get('k'), 'v2')
-    })
-
-    it('fails with the current value and the proposal, leaving the value', () => {
-      tree.insert('k', 'v1')
-      const res = tree.compareAndSwap('k', 'other', 'v3')
-      expect(res.ok).toBe(false)
-      if (res.ok) return
-      expectBytes(res.current, 'v1')
-      expectBytes(res.proposed, 'v3')
-      expectBytes(tree.get('k'), 'v1')
-    })
-
-    it('expected undefined inserts only if absent', () => {
-      expect(tree.compareAndSwap('k', undefined, 'first')).toEqual({ ok: true })
-      expectBytes(tree.get('k'), 'first')
-      const res = tree.compareAndSwap('k', undefined, 'second')
-      expect(res.ok).toBe(false)
-      if (res.ok) return
-      expectBytes(res.current, 'first')
-      expectBytes(res.proposed, 'second')
-      expectBytes(tree.get('k'), 'first')
-    })
-
-    it('reports current undefined when the key is absent but a value was expected', () => {
-      const res = tree.compareAndSwap('k', 'v', 'w')
-      expect(res).toEqual({ ok: false, current: undefined, proposed: expect.anything() })
-      expect(tree.containsKey('k')).toBe(false)
-    })
-
-    it('proposed undefined deletes', () => {
-      tree.insert('k', 'v')
-      expect(tree.compareAndSwap('k', 'v', undefined)).toEqual({ ok: true })
-      expect(tree.containsKey('k')).toBe(false)
-    })
-
-    it('a failed delete reports proposed undefined and keeps the value', () => {
-      tree.insert('k', 'v')
-      const res = tree.compareAndSwap('k', 'x', undefined)
-      expect(res.ok).toBe(false)
-      if (res.ok) return
-      expectBytes(res.current, 'v')
-      expect(res.proposed).toBeUndefined()
-      expectBytes(tree.get('k'), 'v')
-    })
-  })
-
-  describe('updateAndFetch / fetchAndUpdate', () => {
-    it('updateAndFetch passes the old value and returns the new one', () => {
-      const seen: unknown[] = []
-      const first = tree.updateAndFetch('n', (old) => {
-        seen.push(old)
-        return '1'
-      })
-      expectBytes(first, '1')
-      const second = tree.updateAndFetch('n', (old) => {
-        seen.push(old)
-        return b(String(Number(old?.toString()) + 1))
-      })
-      expectBytes(second, '2')
-      expect(seen[0]).toBeUndefined()
-      expectBytes(seen[1], '1')
-      expectBytes(tree.get('n'), '2')
-    })
-
-    it('fetchAndUpdate returns the value before the update', () => {
-      expect(tree.fetchAndUpdate('n', () => 'a')).toBeUndefined()
-      expectBytes(tree.fetchAndUpdate('n', () => 'b'), 'a')
-      expectBytes(tree.get('n'), 'b')
-    })
-
-    it('a function returning undefined deletes the key', () => {
-      tree.insert('k', 'v')
-      expect(tree.updateAndFetch('k', () => undefined)).toBeUndefined()
-      expect(tree.containsKey('k')).toBe(false)
-      tree.insert('k', 'v')
-      expectBytes(tree.fetchAndUpdate('k', () => undefined), 'v')
-      expect(tree.containsKey('k')).toBe(false)
-    })
-
-    it('undefined on an absent key leaves it absent', () => {
-      expect(tree.updateAndFetch('k', () => undefined)).toBeUndefined()
-      expect(tree.containsKey('k')).toBe(false)
-    })
-
-    it.each([
-      ['updateAndFetch', new Error('boom')],
-      ['fetchAndUpdate', new Error('boom')],
-      ['updateAndFetch', { not: 'an error' }],
-      ['fetchAndUpdate', 'a string'],
-    ] as const)('%s rethrows what fn throws (%s) unchanged and keeps the value', (method, thrown) => {
-      tree.insert('k', 'v')
-      const err = caught(() =>
-        tree[method]('k', () => {
-          throw thrown
-        }),
-      )
-      expect(err).toBe(thrown)
-      expectBytes(tree.get('k'), 'v')
-    })
-
-    it('a throwing fn on an absent key creates nothing', () => {
-      const err = new RangeError('no')
-      expect(
-        caught(() =>
-          tree.updateAndFetch('k', () => {
-            throw err
-          }),
-        ),
-      ).toBe(err)
-      expect(tree.containsKey('k')).toBe(false)
-    })
-  })
-
-  describe('len / isEmpty / clear', () => {
-    it('counts entries and clears them', () => {
-      expect(tree.len()).toBe(0)
-      expect(tree.isEmpty()).toBe(true)
-      for (let i = 0; i < 25; i++) tree.insert(`key${i}`, `v${i}`)
-      expect(tree.len()).toBe(25)
-      expect(tree.isEmpty()).toBe(false)
-      tree.insert('key3', 'again')
-      expect(tree.len()).toBe(25)
-      tree.remove('key0')
-      expect(tree.len()).toBe(24)
-      tree.clear()
-      expect(tree.len()).toBe(0)
-      expect(tree.isEmpty()).toBe(true)
-      expect(tree.get('key1')).toBeUndefined()
-    })
-
-    it('clear on an empty tree is fine', () => {
-      expect(() => tree.clear()).not.toThrow()
-      expect(tree.isEmpty()).toBe(true)
-    })
-  })
-
-  describe('checksum', () => {
-    it('is a number that follows the content', () => {
-      const empty = tree.checksum()
-      expect(Number.isInteger(empty)).toBe(true)
-      expect(empty).toBeGreaterThanOrEqual(0)
-      expect(empty).toBeLessThanOrEqual(0xffffffff)
-      tree.insert('k', 'v')
-      const one = tree.checksum()
-      expect(one).not.toBe(empty)
-      expect(tree.checksum()).toBe(one)
-      tree.insert('k', 'w')
-      const changed = tree.checksum()
-      expect(changed).not.toBe(one)
-      tree.insert('k', 'v')
-      expect(tree.checksum()).toBe(one)
-      tree.remove('k')
-      expect(tree.checksum()).toBe(empty)
-    })
-  })
-
-  describe('flush', () => {
-    // without the background flusher, nothing else can flush the write first
-    function quiet(): { own: Db; t: Tree } {
-      const own = open(dbPath(), { flushEveryMs: null })
-      return { own, t: make(own) }
-    }
-
-    it('flush returns a number of bytes, more than 0 after a write', () => {
-      const { own, t } = quiet()
-      t.insert('k', 'v')
-      const n = t.flush()
-      expect(typeof n).toBe('number')
-      expect(n).toBeGreaterThan(0)
-      expect(Number.isInteger(t.flush())).toBe(true)
-      own.close()
-    })
-
-    it('flushAsync resolves to a number of bytes, more than 0 after a write', async () => {
-      const { own, t } = quiet()
-      t.insert('k', 'v')
-      const p = t.flushAsync()
-      expect(p).toBeInstanceOf(Promise)
-      const n = await p
-      expect(typeof n).toBe('number')
-      expect(n).toBeGreaterThan(0)
-      own.close()
-    })
-
-    it('flush on the default fixture returns a non-negative integer', async () => {
-      tree.insert('k', 'v')
-      expect(Number.isInteger(tree.flush())).toBe(true)
-      const n = await tree.flushAsync()
-      expect(Number.isInteger(n) && n >= 0).toBe(true)
     })
   })
 
@@ -461,33 +243,6 @@ describe('trees are separate keyspaces', () => {
     expectBytes(again.openTree('t').get('k'), 'v')
     expect(again.get('k')).toBeUndefined()
     again.close()
-  })
-})
-
-describe('Db.checksum versus a tree checksum', () => {
-  it('Db.checksum covers every tree; a tree checksum only its own', () => {
-    const db = open(dbPath())
-    const t = db.openTree('t')
-    const defaultOnly = () => Tree.prototype.checksum.call(db)
-
-    const dbBefore = db.checksum()
-    const defaultBefore = defaultOnly()
-    const treeBefore = t.checksum()
-    expect(Number.isInteger(dbBefore)).toBe(true)
-
-    t.insert('k', 'v')
-    expect(t.checksum()).not.toBe(treeBefore)
-    expect(db.checksum()).not.toBe(dbBefore)
-    expect(defaultOnly()).toBe(defaultBefore)
-
-    const dbAfterTree = db.checksum()
-    db.insert('k', 'v')
-    expect(db.checksum()).not.toBe(dbAfterTree)
-    expect(defaultOnly()).not.toBe(defaultBefore)
-    // a tree checksum hashes only keys and values; Db.checksum also hashes tree names
-    expect(defaultOnly()).toBe(t.checksum())
-    expect(db.checksum()).not.toBe(t.checksum())
-    db.close()
   })
 })
 

@@ -12,9 +12,9 @@ import { createRequire } from 'node:module'
 import { join, resolve } from 'node:path'
 import { StringDecoder } from 'node:string_decoder'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
-import { type Db, open, type Tree } from '../index.js'
-import { importChecked } from './db.js'
-import { checkExport, DEFAULT_MAX_TREES, MAX_FIELD } from './export-format.js'
+import { type Db, open, type Tree } from '../../index.js'
+import { importChecked } from '../db.js'
+import { checkExport, DEFAULT_MAX_TREES, MAX_FIELD } from '../export-format.js'
 
 type TextEncoding = 'utf8' | 'hex' | 'base64'
 

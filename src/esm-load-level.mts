@@ -1,3 +1,0 @@
-// Loads sled-node/level's CommonJS build for src/level-esm.mts (see src/esm-gate.mts).
-import { preload } from './esm-gate.mjs'
-preload('./level.js')
