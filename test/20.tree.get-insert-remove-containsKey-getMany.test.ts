@@ -200,6 +200,46 @@ describe.each(targets)('get, insert, remove, containsKey on $kind', ({ make, nam
       }
     })
 
+    // get, containsKey, insert and remove pass keys and values through a 64 KiB per-thread
+    // buffer when they fit (crates/sled-node/src/fast.rs); these sizes straddle its edge
+    it('keys and values around the 64 KiB fast-path limit round-trip, previous values included', () => {
+      const fill = (n: number, seed: number): Buffer => {
+        const out = Buffer.alloc(n)
+        for (let i = 0; i < n; i++) out[i] = (i * 31 + seed) & 0xff
+        return out
+      }
+      for (const size of [65_503, 65_504, 65_505, 65_519, 65_520, 65_521, 70_000]) {
+        const key = fill(16, size)
+        const value = fill(size, 1)
+        expect(tree.insert(key, value), `insert ${size}`).toBeUndefined()
+        expectBytes(tree.get(key), value)
+        expect(tree.containsKey(key)).toBe(true)
+        // the previous value comes back whole although it does not fit beside the key
+        expectBytes(tree.insert(key, 'small'), value)
+        expectBytes(tree.insert(key, value), 'small')
+        expectBytes(tree.remove(key), value)
+        expect(tree.get(key)).toBeUndefined()
+      }
+      const bigKey = fill(65_530, 3)
+      tree.insert(bigKey, 'v')
+      expectBytes(tree.get(bigKey), 'v')
+      expect(tree.containsKey(bigKey)).toBe(true)
+      expectBytes(tree.remove(bigKey), 'v')
+    })
+
+    it('a returned value never changes when later calls reuse the per-thread buffer', () => {
+      tree.insert('a', 'first value')
+      tree.insert('b', 'other')
+      const a = tree.get('a')!
+      const previous = tree.insert('a', 'replaced')!
+      tree.get('b')
+      tree.containsKey('a')
+      tree.remove('b')
+      tree.insert('c', Buffer.alloc(3000, 1))
+      expectBytes(a, 'first value')
+      expectBytes(previous, 'first value')
+    })
+
     it('a returned Buffer is a copy: mutating it does not change the store', () => {
       tree.insert('k', 'value')
       const got = tree.get('k')!
@@ -260,6 +300,29 @@ describe.runIf(constants.MAX_LENGTH <= 2 ** 32)('getMany past the Buffer limit',
       expect(thrown).toMatchObject({ code: 'ERR_BUFFER_TOO_LARGE' })
       // the handle is fine afterwards
       expect(db.getMany(['big'])[0]?.equals(big)).toBe(true)
+    } finally {
+      db.close()
+    }
+  })
+})
+
+describe('Tree objects and the fast path', () => {
+  it('two Tree objects of one tree, and ones made after others were collected, read the same data', async () => {
+    const db = open(dbPath())
+    try {
+      const one = db.openTree('twice')
+      one.insert('k', 'v')
+      const two = db.openTree('twice')
+      expectBytes(two.get('k'), 'v')
+      expectBytes(two.remove('k'), 'v')
+      expect(one.get('k')).toBeUndefined()
+      // handles come and go: numbers of collected ones are reused by new ones
+      for (let round = 0; round < 3; round++) {
+        for (let i = 0; i < 200; i++) db.openTree(`t${i % 7}`).insert(`k${i}`, `v${round}`)
+        globalThis.gc?.()
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      for (let i = 0; i < 200; i++) expectBytes(db.openTree(`t${i % 7}`).get(`k${i}`), 'v2')
     } finally {
       db.close()
     }
