@@ -9,7 +9,9 @@
 //! do the same for handles that are never closed, and a share that never reached JS
 //! releases itself when dropped.
 //!
-//! Which thread runs what: sync methods run on the calling JS thread; `…Async`
+//! Which thread runs what: sync methods run on the calling JS thread (`get`,
+//! `containsKey`, `insert` and `remove` through the argument-free calls of `fast.rs`
+//! when their bytes fit in the thread's scratch buffer); `…Async`
 //! methods run on the libuv pool (`tasks.rs`); each watched tree has one pump thread
 //! (`subscriber.rs`). Every entry point runs inside `boundary::guard` (panics become
 //! `SLED_PANIC`; calls from a transaction callback become `SLED_TRANSACTION_MISUSE`).
@@ -49,6 +51,9 @@
 //!   never twice on one thread (`slot::HandleLock` refuses, checked by `cargo test`);
 //!   written only to swap the tree out. Transactions *pin* slots (a clone, no lock) and
 //!   `close()`/`dropTree()` wait for other threads' pins: a transaction ends on its own.
+//! - **Fast-path handle table** (`fast.rs`, a thread-local `RefCell`): borrowed for one
+//!   fast call (which takes the slot's read side for one sled operation inside it) or to
+//!   add or remove an entry; per thread, so never contended, and no JS runs meanwhile.
 //! - **Children lists** (slots', handles', the registry's tree lists): plain mutexes
 //!   held to push or take the list, never while closing what is in it.
 //! - **Iterator cursor** (mutex): held while one chunk is read from sled.
