@@ -87,7 +87,7 @@ async function timed(db, a) {
     rme: r.latency.rme,
     samples: r.latency.samplesCount,
     opsTimed: task.opsPerIteration * r.latency.samplesCount,
-    inFlight: task.inFlight ?? 'sync',
+    inFlight: task.inFlightShown ?? task.inFlight ?? 'sync',
     ...usage,
     ...(note.some(Boolean) ? { note: note.filter(Boolean).join('; ') } : {}),
   }

@@ -22,7 +22,7 @@ export function runNative(cfg, timeoutMs, { copy }) {
       resolve({
         type: 'result',
         result: {
-          opsPerSec, rme: null, samples, opsTimed, inFlight: 'sync', busyCores, ownCores, peakRssBytes,
+          opsPerSec, rme: null, samples, opsTimed, inFlight: cfg.workload === 'read-workers' ? '2 × sync' : 'sync', busyCores, ownCores, peakRssBytes,
           ...(filled ? { note: `inserted ${cfg.fillN.toLocaleString('en-US')} of N entries` } : {}),
         },
       })

@@ -217,4 +217,4 @@ const suffix = [quick ? 'quick' : 'full', flags.n !== undefined ? `n${n}` : '', 
 const jsonPath = join(dirOut, `${run.date.slice(0, 10)}-${suffix}.json`)
 writeFileSync(jsonPath, `${JSON.stringify(run, null, 2)}\n`)
 await writeReport(jsonPath)
-console.error(`\n${results.length} results, ${skipped.length} skipped, ${run.seconds} s; wrote ${jsonPath} (+ .svg, bench/RESULTS.md)`)
+console.error(`\n${results.length} results, ${skipped.length} skipped, ${run.seconds} s; wrote ${jsonPath} (+ .svg${partial ? '' : ', bench/RESULTS.md'})`)

@@ -34,6 +34,8 @@ export async function workersTask(a, cfg) {
   await Promise.all(workers.map((w) => ask(w, { hello: true })))
   return {
     inFlight: 1,
+    // what the tables show: each worker issues its reads as read-rand does
+    inFlightShown: `${WORKERS} × ${a.inFlight.get ?? 'sync'}`,
     opsPerIteration: WORKERS * a.block,
     fn: async () => {
       const answers = await Promise.all(workers.map((w) => ask(w, { count: a.block })))
