@@ -1,10 +1,12 @@
 //! `sled-native`: runs one benchmark workload directly on sled and prints one JSON
-//! line `{"contender":…,"workload":…,"opsPerSec":…,"ops":…,"seconds":…,"samples":…,"peakRssBytes":…}`.
+//! line `{"contender":…,"workload":…,"opsPerSec":…,"ops":…,"seconds":…,"samples":…,"peakRssBytes":…,"busyCores":…,"ownCores":…}`.
 //! It is the physical limit of the binding: sled-node's ratio to it is the binding's
 //! overhead. Usage:
-//! `sled-native <workload> <db-dir> [n] [value-size] [seed] [min-ops] [min-time-ms] [--copy] [--loaded]`.
+//! `sled-native <workload> <db-dir> [n] [value-size] [seed] [min-ops] [min-time-ms] [--copy] [--loaded] [--fill=<count>]`.
 //! Timed work runs in blocks until both `min-ops` and `min-time-ms` are reached (fills
-//! insert exactly `n`); `opsPerSec` is the median block's rate, as in the JS harness.
+//! insert exactly `n`, or the first `count` of their order for fill-seq / fill-rand with
+//! `--fill`); `opsPerSec` is the median block's rate, as in the JS harness. Workload
+//! `load` fills the N entries and times nothing. `busyCores` / `ownCores`: see usage.rs.
 //! `--copy` is the `sled-native-copy` baseline: every key and value read is copied out
 //! of sled's `IVec` with `to_vec()`, the least any binding must do to hand bytes to its
 //! caller. `--loaded`: `db-dir` already holds the N entries (the harness copies a store
@@ -83,7 +85,7 @@ fn main() -> ExitCode {
     let args = match parse() {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("sled-native: {e}\nusage: sled-native <workload> <db-dir> [n] [value-size] [seed] [min-ops] [min-time-ms] [--copy] [--loaded]");
+            eprintln!("sled-native: {e}\nusage: sled-native <workload> <db-dir> [n] [value-size] [seed] [min-ops] [min-time-ms] [--copy] [--loaded] [--fill=<count>]");
             return ExitCode::from(2);
         }
     };
