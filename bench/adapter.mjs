@@ -5,6 +5,7 @@ import { adapterUrl } from './plan.mjs'
 
 const DEFAULTS = {
   settings: '',
+  durability: 'not stated', // what a write has reached when the call returns (or its promise resolves), in words
   block: 1000, // operations per tinybench iteration
   inFlight: {}, // method -> pending calls allowed; absent = synchronous method
   fillLimit: (workload, n) => n, // entries a fill workload inserts (slow IPC contenders insert fewer)

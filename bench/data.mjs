@@ -46,8 +46,6 @@ export function shuffled(seed, n) {
 /** Size of the random-key pools: keys are drawn before timing starts and cycled
  *  through, so neither twin times key formatting or the PRNG. */
 export const POOL = 1 << 18
-/** `mixed` keeps its values in memory too, so its pool is smaller. */
-export const MIXED_POOL = 1 << 16
 
 /** The random key indices a read workload cycles through: rng.below(n) + offset for an
  *  Rng seeded with `stream` (reads use seed + 2, worker w uses seed + 3 + w). */
@@ -58,9 +56,16 @@ export function pool(stream, n, offset, len) {
   return out
 }
 
-/** The mixed sequence: per step an index below(n), then a write if below(10) === 0. */
-export function mixedPool(seed, n, len) {
-  const rng = new Rng((seed + 2) >>> 0)
+/** The mixed sequence is one endless stream: `mixedStream(seed)` is its generator, and
+ *  each `mixedBlock` call draws the next `len` steps, per step an index below(n), then a
+ *  write if below(10) === 0. `mixed` draws a block before timing it, so it never replays
+ *  a step (replayed inserts of the same keys would grow cheaper with the cell's length). */
+export const mixedStream = (seed) => new Rng((seed + 2) >>> 0)
+
+/** The first `len` steps of the mixed stream. */
+export const mixedPool = (seed, n, len) => mixedBlock(mixedStream(seed), n, len)
+
+export function mixedBlock(rng, n, len) {
   const index = new Uint32Array(len)
   const write = new Uint8Array(len)
   for (let j = 0; j < len; j++) {

@@ -1,74 +1,82 @@
 // Turns a results JSON into the per-workload tables (terminal and Markdown), the SVG chart
-// next to the JSON, and bench/RESULTS.md. Re-render from a saved run with
-//   node bench/report.mjs bench/results/<name>.json
+// next to the JSON, bench/RESULTS.md, and README's Benchmarks section. Re-render from a
+// saved run with
+//   node bench/report.mjs bench/results/<name>.json            (tables, SVG, RESULTS.md)
+//   node bench/report.mjs bench/results/<name>.json --readme   (prints README's section)
 
 import { readFileSync, writeFileSync } from 'node:fs'
 import { basename, relative, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { WORKLOADS, CONTENDERS } from './plan.mjs'
+import { CONTENDERS } from './plan.mjs'
 import { renderSvg } from './chart.mjs'
-import { evaluateTargets } from './targets.mjs'
+import {
+  contenderName, fmtOps, fmtRatio, fmtMB, markdownTable, durabilityClass, workloadsOf, opsOf, ratioTable, reading,
+  durabilityClasses, rssGoal, RSS_GOAL_BYTES, targetVerdicts,
+} from './summary.mjs'
+import { readmeSection } from './readme-section.mjs'
 
-const fastest = new Set(CONTENDERS.filter((c) => c.fastest).map((c) => c.id))
-const name = (id) => (fastest.has(id) ? `${id} †` : id)
-const fmtOps = (x) => Math.round(x).toLocaleString('en-US')
-const fmtRme = (r) => (r === null || r === undefined ? 'n/a' : `±${r.toFixed(1)}%`)
-const fmtRatio = (x) => (x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2))
-
-/** Rows of one workload, in contender order, with the ratio to sled-node. */
+/** Rows of one workload, in contender order, with the ratio sled-node ÷ contender. */
 function rows(run, workload) {
-  const base = run.results.find((r) => r.contender === 'sled-node' && r.workload === workload)?.opsPerSec
   const order = CONTENDERS.map((c) => c.id)
+  const node = opsOf(run, 'sled-node', workload)
   return run.results
     .filter((r) => r.workload === workload)
     .sort((a, b) => order.indexOf(a.contender) - order.indexOf(b.contender))
-    .map((r) => ({ ...r, vsNode: base ? r.opsPerSec / base : null }))
+    .map((r) => ({ ...r, nodeVs: node ? node / r.opsPerSec : null }))
 }
 
-const workloadsOf = (run) => WORKLOADS.filter((w) => run.results.some((r) => r.workload === w.id) || run.skipped.some((s) => s.workload === w.id))
 const skippedFor = (run, workload) => run.skipped.filter((s) => s.workload === workload)
+const spread = (r) => (r.min === undefined ? '–' : `${fmtOps(r.min)}–${fmtOps(r.max)}`)
+/** Most other work seen on the CPU during any repeat's timed part, in cores. */
+function otherCores(r) {
+  const others = (r.repeats ?? []).filter((x) => x.busyCores != null && x.ownCores != null).map((x) => Math.max(0, x.busyCores - x.ownCores))
+  return others.length ? Math.max(...others).toFixed(2) : '–'
+}
+const durabilityOf = (run, id) => durabilityClass(run.contenders?.[id]?.durability)
 
 export function printTables(run) {
   for (const w of workloadsOf(run)) {
     console.log(`\n${w.id} (${w.unit}): ${w.what}`)
     const table = rows(run, w.id).map((r) => ({
-      contender: name(r.contender),
+      contender: contenderName(r.contender),
       'ops/s (median)': fmtOps(r.opsPerSec),
-      rme: fmtRme(r.rme),
-      '÷ sled-node': r.vsNode === null ? 'n/a' : fmtRatio(r.vsNode),
-      samples: r.samples,
+      'min–max': spread(r),
+      'sled-node ÷': r.nodeVs === null ? 'n/a' : fmtRatio(r.nodeVs),
+      'in flight': r.inFlight ?? '',
+      'peak RSS': fmtMB(r.peakRssBytes),
+      'other CPU': otherCores(r),
       note: r.note ?? '',
     }))
     if (table.length) console.table(table)
     for (const s of skippedFor(run, w.id)) console.log(`  skipped ${s.contender}: ${s.reason.split('\n')[0]}`)
   }
   for (const s of run.skipped.filter((s) => !s.workload)) console.log(`skipped ${s.contender} (all workloads): ${s.reason}`)
+  const { missed, targets } = targetVerdicts(run)
+  console.log(`\ntargets missed: ${missed} of ${targets.length}`)
 }
 
-function markdownTable(header, lines) {
-  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...lines.map((l) => `| ${l.join(' | ')} |`)].join('\n')
-}
-
-/** sled-node ÷ each other contender, per workload: the binding's standing at a glance. */
-function summary(run) {
-  const others = CONTENDERS.map((c) => c.id).filter((id) => id !== 'sled-node' && run.results.some((r) => r.contender === id))
-  const lines = workloadsOf(run).map((w) => {
-    const ops = (c) => run.results.find((r) => r.contender === c && r.workload === w.id)?.opsPerSec
-    const node = ops('sled-node')
-    return [w.id, ...others.map((c) => (node && ops(c) ? fmtRatio(node / ops(c)) : '–'))]
+/** read-workers ÷ read-rand per contender: two threads can at most give `cores` times one. */
+function workersCheck(run) {
+  return CONTENDERS.map((c) => c.id).flatMap((id) => {
+    const a = opsOf(run, id, 'read-workers')
+    const b = opsOf(run, id, 'read-rand')
+    if (!a || !b) return []
+    const x = a / b
+    return [[id, fmtRatio(x), x <= Math.min(2, run.cores) ? 'yes' : '**no**']]
   })
-  return markdownTable(['sled-node ÷', ...others.map(name)], lines)
 }
 
 export function markdown(run, svgName) {
   const pk = Object.entries(run.packages ?? {}).filter(([, v]) => v).map(([p, v]) => `${p} ${v}`).join(', ')
+  const { targets, missed, unmeasured } = targetVerdicts(run)
+  const rss = rssGoal(run)
   const out = [
     '# Benchmark results',
     '',
-    `Generated by \`npm run bench${run.quick ? ' -- --quick' : ''}\` (bench/run.mjs, protocol in BENCH.md) — re-render with \`node bench/report.mjs bench/results/${svgName.replace(/\.svg$/, '.json')}\`.`,
-    'Only ratios within this run mean anything: the machine is shared and noisy, so absolute numbers move between runs.',
+    `Generated by \`npm run bench${run.quick ? ' -- --quick' : ''}\` (bench/run.mjs; every rule in bench/README.md) — re-render with \`node bench/report.mjs bench/results/${svgName.replace(/\.svg$/, '.json')}\`.`,
+    'Only ratios within this run mean anything: absolute numbers move between runs and machines.',
     '',
-    '## Machine and versions',
+    '## Machine and run',
     '',
     markdownTable(['', ''], [
       ['date', run.date],
@@ -76,52 +84,79 @@ export function markdown(run, svgName) {
       ['cpu', `${run.cpu} (${run.cores} cores), ${run.memoryGiB} GiB, ${run.os}`],
       ['node / rustc', `${run.node} / ${run.rustc}`],
       ['packages', pk],
-      ['run', `${run.quick ? 'quick' : 'full'}: N = ${run.n.toLocaleString('en-US')} entries, ${run.valueSize}-byte values, 16-byte keys, ${run.timePerTaskMs} ms of timed work per task, ${Math.round(run.seconds / 60)} min in all`],
+      ['data', `N = ${run.n.toLocaleString('en-US')} entries, ${run.valueSize}-byte values, 16-byte keys; fill-seq and fill-rand insert ${(run.fillN ?? run.n).toLocaleString('en-US')} entries (the same for every contender unless its note says fewer)`],
+      ['timing', `${run.timePerTaskMs} ms of timed work per cell; each cell run ${run.repeats ?? 1} times, contenders in a shuffled order per workload and repeat (order seed ${run.orderSeed ?? '–'}); ${Math.round(run.seconds / 60)} min in all`],
+      ['in flight', `${run.inFlight ?? 64} point operations pending at once for every promise-based contender (sled-http: 4, see its note); bulk calls one at a time`],
     ]),
     '',
     ...(run.note ? [`**Conditions of this run:** ${run.note}`, ''] : []),
     `![ops/s per workload, log scale](results/${svgName})`,
     '',
-    '## sled-node ÷ each contender (higher = sled-node faster)',
+    '## Contenders and what a write has reached when it returns',
     '',
-    summary(run),
+    markdownTable(['contender', 'durability', 'settings'], Object.entries(run.contenders ?? {}).map(([id, c]) => [contenderName(id), c.durability ?? '–', c.settings ?? '–'])),
     '',
-    '## Targets of BENCH.md, measured in this run',
+    '† the "fastest allowed" table: not durable, shown so that lmdb\'s fastest path is on the page too.',
     '',
-    markdownTable(['measure', 'target', 'measured', 'met'], evaluateTargets(run.results).map((t) => [
-      t.label, `≥ ${t.target}`, t.ratio === null ? 'not measured' : fmtRatio(t.ratio), t.met === null ? '–' : t.met ? 'yes' : '**no**',
+    '## sled-node ÷ each contender (above 1: sled-node faster; **bold**: sled-node slower)',
+    '',
+    ratioTable(run),
+    '',
+    reading(run),
+    '',
+    'sled-native is sled called from Rust as a Rust user calls it (values borrowed as `IVec`s, no bytes copied); sled-native-copy copies every key and value it reads out with `to_vec()`, the least any binding must do. sled-native stays the headline baseline; the copy baseline runs only the workloads that read (writes are the same code in both).',
+    '',
+    `## Targets, measured in this run: ${missed} of ${targets.length} missed${unmeasured ? `, ${unmeasured} not measured` : ''}`,
+    '',
+    markdownTable(['source', 'measure', 'target', 'measured', 'met'], targets.map((t) => [
+      t.source, t.label, `≥ ${t.target}`, t.ratio === null ? 'not measured' : fmtRatio(t.ratio), t.met === null ? '–' : t.met ? 'yes' : '**no**',
     ])),
     '',
-    'The RSS target (≤ 3 × cacheCapacity + 100 MB during a 1,000,000-entry load) is not measured by this harness.',
+    '## Memory and disk',
+    '',
+    `RSS goal (issue 12): the peak RSS of sled-node's 1,000,000-entry load at most 3 × cacheCapacity + 100 MB = ${fmtMB(RSS_GOAL_BYTES)} (cacheCapacity: sled's default 1 GiB). ${
+      rss.length ? rss.map((g) => `${g.contender}: ${fmtMB(g.peakRssBytes)}, **${g.met ? 'met' : 'not met'}**`).join('; ') : 'Not measured in this run (it needs N = 1,000,000).'
+    }`,
+    '',
+    'The load is each contender\'s untimed fill of the N entries (batches of 1,000) that its read cells copy. Peak RSS is the cell process\'s high-water mark (getrusage maxrss; VmHWM for the Rust baseline; sled-http adds its server\'s); disk is the bytes allocated under the store\'s directory after the process closed it.',
+    '',
+    markdownTable(['contender', 'load (s)', 'peak RSS of the load', 'disk after the load'], (run.loads ?? []).map((l) => [
+      contenderName(l.contender), String(l.seconds), fmtMB(l.peakRssBytes), fmtMB(l.diskBytes),
+    ])),
     '',
     '## Per workload',
     '',
-    'ops/s is the median of tinybench samples, each a block of operations (1,000 point operations, 10 calls of',
-    'read-many / scan-range, one whole scan; 200 for sled-http, 1 for sled-cli); ± is tinybench\'s relative margin of',
-    'error (95 %). sled-native times the same blocks in Rust (median block rate; no tinybench, so no rme). load is the',
-    "machine's 1-minute load average when the cell ended (2 cores): well above 2, other work shared the CPU.",
+    'ops/s is the median over the repeats of each repeat\'s median tinybench sample (a sample is a block: 1,000 point operations, 10 calls of read-many / scan-range, one whole scan; 200 for sled-http, 1 for sled-cli); min–max spans the repeats. The Rust baselines time the same blocks themselves. "in flight": operations pending at once (sync: a plain loop of synchronous calls). "other CPU": the most cores that anything else kept busy during a repeat\'s timed part (/proc/stat minus the cell\'s own CPU time; on 2 cores, above ~0.3 the cell was contended). Disk: after the cell (for fills, the filled store).',
     '',
   ]
   for (const w of workloadsOf(run)) {
     out.push(`### ${w.id} — ${w.unit}`, '', `${w.what}.`, '')
     const rs = rows(run, w.id)
     if (rs.length) {
-      out.push(markdownTable(['contender', 'ops/s (median)', '± rme', '÷ sled-node', 'samples', 'load', 'note'], rs.map((r) => [
-        name(r.contender), fmtOps(r.opsPerSec), fmtRme(r.rme), r.vsNode === null ? 'n/a' : fmtRatio(r.vsNode), String(r.samples),
-        r.load1 === undefined ? '–' : String(r.load1), r.note ?? '',
-      ])))
+      out.push(markdownTable(
+        ['contender', 'durability', 'in flight', 'ops/s (median)', 'min–max', 'sled-node ÷', 'repeats', 'peak RSS', 'disk', 'other CPU', 'note'],
+        rs.map((r) => [
+          contenderName(r.contender), durabilityOf(run, r.contender), String(r.inFlight ?? '–'), fmtOps(r.opsPerSec), spread(r),
+          r.nodeVs === null ? 'n/a' : fmtRatio(r.nodeVs), String(r.repeats?.length ?? 1), fmtMB(r.peakRssBytes), fmtMB(r.diskBytes),
+          otherCores(r), r.note ?? '',
+        ]),
+      ))
     }
     const sk = skippedFor(run, w.id)
-    if (sk.length) out.push('', ...sk.map((s) => `- skipped **${s.contender}**: ${s.reason.split('\n')[0]}`))
+    if (sk.length) out.push('', ...sk.map((s) => `- ${s.repeat ? `repeat ${s.repeat} of ` : ''}**${s.contender}** ${s.repeat ? 'failed' : 'skipped'}: ${s.reason.split('\n')[0]}`))
     out.push('')
+  }
+  const wc = workersCheck(run)
+  if (wc.length) {
+    out.push('## read-workers ÷ read-rand (two threads can give at most 2× one, on 2 or more cores)', '', markdownTable(['contender', 'ratio', 'plausible'], wc), '')
   }
   out.push(
     '## Notes',
     '',
-    '- † `lmdb-nosync` is BENCH.md\'s "fastest allowed" table: lmdb-js with `noSync`, `putSync` and `getBinaryFast`. It is **not durable** and is shown only because the targets compare against those paths; every other contender runs in its documented durable default (settings in `bench/contenders/*.mjs`).',
-    '- Promise-only APIs (classic-level and RocksDB writes, RocksDB reads, sled-node-async) keep 64 operations in flight; sled-http keeps 4 (4 keep-alive sockets: see its adapter for why); lmdb-js issues a block\'s puts together and lets lmdb batch them, as it is designed to. sled-node gathers the getAsync calls of one tick into shared pool tasks (up to 128 keys each; docs/api.md), so sled-node-async reads pay the pool round trip per batch, not per read; its writes still take one task each.',
-    '- sled-http inserts at most 20,000 entries in fill-seq / fill-rand and sled-cli 200 (fill-batch: 20 batches of 1,000); the note column says so where it applies.',
-    '- Every value read during timing is sampled (the last value of each block) and compared byte for byte with the generator; fills read back their first, middle and last entries.',
+    `- Durability classes in this run: ${durabilityClasses(run).map((d) => `${d.class} (${d.contenders.join(', ')})`).join('; ')}.`,
+    '- sled-http keeps 4 requests in flight (4 keep-alive sockets: tiny_http hangs on more, see its adapter); it and sled-cli insert fewer entries in the per-entry fills (20,000 and 200; sled-cli fill-batch: 20 batches), as the note column says.',
+    '- Read cells open a copy of the contender\'s loaded store in a fresh directory and warm it with one untimed full scan before timing; fills start from an empty store.',
+    '- Every value read during timing is sampled (the last value of each block) and compared byte for byte with the generator; fills read back their first, middle and last entries; the warm-up scan checks the count.',
     '',
   )
   const whole = run.skipped.filter((s) => !s.workload)
@@ -135,19 +170,23 @@ export async function writeReport(jsonPath, { results = true } = {}) {
   const svgPath = jsonPath.replace(/\.json$/, '.svg')
   writeFileSync(svgPath, await renderSvg(run))
   const resultsMd = fileURLToPath(new URL('./RESULTS.md', import.meta.url))
-  if (results && !run.only) {
+  if (results && !run.only && !run.partial) {
     writeFileSync(resultsMd, markdown(run, relative(dirname(resultsMd), svgPath).replace(/^results\//, '')))
   }
   return { run, svgPath }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const file = process.argv[2]
-  if (!file) {
-    console.error('usage: node bench/report.mjs bench/results/<name>.json')
+  const [file, mode] = process.argv.slice(2)
+  if (!file || (mode && mode !== '--readme')) {
+    console.error('usage: node bench/report.mjs bench/results/<name>.json [--readme]')
     process.exit(2)
   }
-  const { run, svgPath } = await writeReport(file)
-  printTables(run)
-  console.error(`wrote ${basename(svgPath)}${run.only ? '' : ' and bench/RESULTS.md'}`)
+  if (mode === '--readme') {
+    console.log(readmeSection(JSON.parse(readFileSync(file, 'utf8'))))
+  } else {
+    const { run, svgPath } = await writeReport(file)
+    printTables(run)
+    console.error(`wrote ${basename(svgPath)}${run.only || run.partial ? '' : ' and bench/RESULTS.md'}`)
+  }
 }

@@ -1,9 +1,9 @@
 // read-workers, worker-thread side: opens the shared database through the contender's
-// adapter (option `shared`: attach to what the main thread filled) and reads blocks of
-// random keys from its own pool (seed + 3 + index), timing each block itself.
+// adapter (option `shared`: attach to what the main thread opened) and reads blocks of
+// random keys from its own pool (seed + 3 + index), reporting when each block started and
+// ended on the clock all threads share (workers.mjs turns that into wall-clock time).
 
 import { parentPort, workerData } from 'node:worker_threads'
-import { performance } from 'node:perf_hooks'
 import { loadAdapter } from './adapter.mjs'
 import { pool, POOL } from './data.mjs'
 import { sampledReads } from './workloads.mjs'
@@ -11,6 +11,8 @@ import { expectValue } from './checks.mjs'
 import { blockRunner } from './ops.mjs'
 
 const cfg = workerData
+// ms on the monotonic clock every thread of the process shares (performance.now() is per thread)
+const nowMs = () => Number(process.hrtime.bigint()) / 1e6
 const a = await loadAdapter(cfg.contender)
 const db = await a.open(cfg.dir, { valueSize: cfg.valueSize, shared: true })
 const reads = sampledReads(db, a, pool(cfg.seed + 3 + cfg.index, cfg.n, 0, POOL), cfg, (v, i, w) =>
@@ -28,13 +30,13 @@ parentPort.on('message', async (m) => {
       return
     }
     if (m.hello) return parentPort.postMessage({ ready: true })
-    const start = performance.now()
+    const start = nowMs()
     const pending = run(at, m.count)
     if (pending) await pending
-    const ms = performance.now() - start
+    const end = nowMs()
     at += m.count
     reads.check()
-    parentPort.postMessage({ ms })
+    parentPort.postMessage({ start, end })
   } catch (e) {
     parentPort.postMessage({ error: `${e.message}` })
   }

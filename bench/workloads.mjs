@@ -5,7 +5,7 @@
 // sub-microsecond call would mostly time the clock. Reads record the last value they
 // saw and afterEach checks it against bench/data.mjs.
 
-import { key, value, shuffled, pool, mixedPool, POOL, MIXED_POOL } from './data.mjs'
+import { key, value, shuffled, pool, mixedStream, mixedBlock, POOL } from './data.mjs'
 import { blockRunner } from './ops.mjs'
 import { expectValue, expectMissing, expectEntry, expectCount } from './checks.mjs'
 
@@ -35,7 +35,8 @@ function sampledReads(db, a, indices, cfg, expect) {
 
 function fill(db, a, cfg, order) {
   const block = a.block
-  const count = Math.floor(Math.min(order.length, a.fillLimit(cfg.workload, cfg.n)) / block) * block
+  // cfg.fillN: the run's cap on per-entry fills (--fill-n), the same for every contender
+  const count = Math.floor(Math.min(order.length, cfg.fillN ?? cfg.n, a.fillLimit(cfg.workload, cfg.n)) / block) * block
   const ks = new Array(block)
   const vs = new Array(block)
   let at = 0
@@ -158,31 +159,38 @@ function scanRange(db, a, cfg) {
 }
 
 function mixed(db, a, cfg) {
-  const { index, write } = mixedPool(cfg.seed, cfg.n, MIXED_POOL)
-  const keys = keysOf(index)
-  const values = Array.from(index, (i, s) => (write[s] ? value(cfg.seed, i, cfg.valueSize) : undefined))
+  const stream = mixedStream(cfg.seed)
+  const block = a.block
+  let index, write
+  const keys = new Array(block)
+  const values = new Array(block)
   const inFlight = a.inFlight.put ?? a.inFlight.get
   const getIsAsync = a.inFlight.get !== undefined
-  let last, lastAt = -1, at = 0
+  let last, lastAt = -1
   const op =
     inFlight === undefined
-      ? (j) => {
-          const s = j % keys.length
+      ? (s) => {
           if (write[s]) db.put(keys[s], values[s])
           else (last = db.get(keys[s])), (lastAt = s)
         }
-      : async (j) => {
-          const s = j % keys.length
+      : async (s) => {
           if (write[s]) await db.put(keys[s], values[s])
           else (last = getIsAsync ? await db.get(keys[s]) : db.get(keys[s])), (lastAt = s)
         }
   const run = blockRunner(op, inFlight)
   return {
     inFlight,
-    opsPerIteration: a.block,
-    fn: () => run(at, a.block),
+    opsPerIteration: block,
+    // the next block of the stream, drawn before it is timed (tinybench does not time beforeEach)
+    beforeEach() {
+      ;({ index, write } = mixedBlock(stream, cfg.n, block))
+      for (let s = 0; s < block; s++) {
+        keys[s] = key(index[s])
+        values[s] = write[s] ? value(cfg.seed, index[s], cfg.valueSize) : undefined
+      }
+    },
+    fn: () => run(0, block),
     afterEach() {
-      at += a.block
       if (lastAt >= 0) expectValue(last, index[lastAt], cfg, `${cfg.contender} mixed`)
       lastAt = -1
     },

@@ -1,16 +1,21 @@
 // lmdb-js (npm lmdb) in its documented durable default: put() is asynchronous and lmdb-js
-// groups the puts issued together into one transaction that it commits and syncs to disk
-// before the promise resolves (overlappingSync on Linux); get() is synchronous and returns
-// a copy of the value. Keys and values are raw bytes (keyEncoding/encoding 'binary').
-// A block's puts are issued together and awaited together (inFlight = block), which is how
-// lmdb-js batches writes. read-many is a loop of get(): lmdb's getMany() is an asynchronous
-// prefetch meant for values not yet in memory, and this cache is hot.
+// groups the puts pending in one event turn into one transaction; with overlappingSync
+// (the default on Linux) the promise resolves when that transaction is committed and its
+// fsync runs after the commit, overlapping the next transaction (README, "Overlapping
+// Sync Options"). get() is synchronous and returns a copy of the value. Keys and values
+// are raw bytes (keyEncoding/encoding 'binary'). Point writes keep IN_FLIGHT (64) puts
+// pending, as every promise-based contender does, so a commit holds up to 64 puts.
+// read-many is a loop of get(): lmdb's getMany() is an asynchronous prefetch meant for
+// values not yet in memory, and this cache is warm.
 
 import { probeImport } from '../adapter.mjs'
+import { IN_FLIGHT } from '../plan.mjs'
 
-export const settings = "open(dir, { keyEncoding: 'binary', encoding: 'binary' }); lmdb-js defaults (durable async commits)"
+export const settings = `open(dir, { keyEncoding: 'binary', encoding: 'binary' }); lmdb-js defaults; put() ${IN_FLIGHT} in flight, get()`
 
-export const inFlight = { put: 1000, batch: 1 }
+export const durability = 'fsync per commit (a commit is the puts pending in one event turn; the fsync overlaps the next commit, the promise resolves at commit)'
+
+export const inFlight = { put: IN_FLIGHT, batch: 1 }
 
 export const probe = () => probeImport('lmdb')
 

@@ -6,6 +6,8 @@ import { join } from 'node:path'
 import { mkdirSync } from 'node:fs'
 import { PRAGMAS, CREATE, PUT, GET, SCAN, RANGE, FILE } from './sqlite-schema.mjs'
 
+export { durability } from './sqlite-schema.mjs'
+
 export const settings = 'table (k BLOB PRIMARY KEY, v BLOB) WITHOUT ROWID; WAL; synchronous=NORMAL; prepared statements'
 
 export async function probe() {

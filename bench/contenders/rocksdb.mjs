@@ -1,16 +1,22 @@
 // RocksDB through @nxtedition/rocksdb (RocksLevel, a maintained abstract-level binding),
 // in the binding's defaults: writes without fsync (RocksDB's sync: false, as LevelDB's),
 // keys and values as Buffers. Its public API is promise-only (abstract-level 1), so point
-// operations keep 64 in flight (as sled-node-async does) and scans read 1,000 entries per
-// nextv() call. get() of a missing key rejects with LEVEL_NOT_FOUND, as documented; the
-// adapter turns that into undefined.
+// operations keep IN_FLIGHT (64) in flight, as every promise-based contender does, and
+// scans read 1,000 entries per nextv() call. Point reads call getMany([key]): get() is
+// that same native call (index.js: _get calls _getMany([key])) plus an Error object
+// built for every missing key (LEVEL_NOT_FOUND), which would charge read-miss for
+// RocksLevel's error path instead of RocksDB's lookup.
 
 import { probeImport } from '../adapter.mjs'
 import { levelHandle } from './level-handle.mjs'
+import { IN_FLIGHT } from '../plan.mjs'
 
-export const settings = "new RocksLevel(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' }); binding defaults"
+export const settings = "new RocksLevel(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' }); binding defaults; point reads via getMany([key])"
 
-export const inFlight = { put: 64, get: 64, getMany: 1, batch: 1, scan: 1, scanRange: 1 }
+// binding.cc: writeOptions.sync = options.sync, false unless asked; RocksDB then write()s its WAL per commit
+export const durability = 'write() per commit (WAL append, no fsync): survives a process crash, not a power loss'
+
+export const inFlight = { put: IN_FLIGHT, get: IN_FLIGHT, getMany: 1, batch: 1, scan: 1, scanRange: 1 }
 
 export function unsupported(workload) {
   return workload === 'read-workers' ? 'RocksDB locks its directory: one open handle per process' : null
@@ -18,14 +24,9 @@ export function unsupported(workload) {
 
 export const probe = () => probeImport('@nxtedition/rocksdb')
 
-const notFound = (e) => {
-  if (e.code === 'LEVEL_NOT_FOUND') return undefined
-  throw e
-}
-
 export async function open(dir) {
   const { RocksLevel } = await import('@nxtedition/rocksdb')
   const db = new RocksLevel(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' })
   await db.open()
-  return levelHandle(db, (k) => db.get(k).catch(notFound))
+  return levelHandle(db, async (k) => (await db.getMany([k]))[0])
 }

@@ -8,6 +8,9 @@ import { spawnSync } from 'node:child_process'
 import { ensureBinary, binaryPath } from '../binaries.mjs'
 import { frame } from './frames.mjs'
 
+// sled-cli calls db.flush() before it exits (crates/sled-cli): sync_file_range, as sled's flush does
+export const durability = 'sled flush per operation (each process flushes before it exits; sled syncs with sync_file_range, not fsync)'
+
 export const settings = 'crates/sled-cli (sled defaults), one process per operation, flushed before exit'
 
 export const block = 1

@@ -14,6 +14,9 @@ import http from 'node:http'
 import { createInterface } from 'node:readline'
 import { ensureBinary, binaryPath } from '../binaries.mjs'
 import { frame, unframe } from './frames.mjs'
+import { peakRssOf } from '../usage.mjs'
+
+export { durability } from './sled-node.mjs'
 
 export const settings = 'crates/sled-http (tiny_http, sled defaults); node:http keep-alive Agent, 4 sockets, 4 in flight'
 
@@ -72,6 +75,8 @@ export async function open(dir) {
       const page = await range(`gte=${start.toString('hex')}&limit=${n}`)
       return { count: page.length / 2, first: page.slice(0, 2) }
     },
+    // the store lives in the server: its peak RSS is added to the harness process's
+    serverPeakRssBytes: () => peakRssOf(server.pid),
     async close() {
       agent.destroy()
       server.stdin.end()

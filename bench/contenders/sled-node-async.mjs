@@ -1,13 +1,15 @@
 // sled-node, …Async API: the same store as sled-node, every call a task on the libuv
-// pool; the harness keeps 64 point operations in flight, which is how such an API is
-// meant to be driven. The API has no getManyAsync, so a read-many call is 100 getAsync
+// pool; the harness keeps IN_FLIGHT (64) point operations in flight, as for every
+// promise-based contender. The API has no getManyAsync, so a read-many call is 100 getAsync
 // in flight together; scans use the iterators' async iteration (for await).
 
-export const settings = 'sled defaults (cacheCapacity 1 GiB, flushEveryMs 500); …Async API, 64 in flight'
+import { IN_FLIGHT } from '../plan.mjs'
 
-export const inFlight = { put: 64, get: 64, getMany: 1, batch: 1, scan: 1, scanRange: 1 }
+export const settings = `sled defaults (cacheCapacity 1 GiB, flushEveryMs 500); …Async API, ${IN_FLIGHT} in flight`
 
-export { probe } from './sled-node.mjs'
+export const inFlight = { put: IN_FLIGHT, get: IN_FLIGHT, getMany: 1, batch: 1, scan: 1, scanRange: 1 }
+
+export { probe, durability } from './sled-node.mjs'
 
 export async function open(dir) {
   const { open } = await import('sled-node')

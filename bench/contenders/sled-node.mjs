@@ -3,8 +3,10 @@
 // so values come back as Buffers.
 
 import { probeImport } from '../adapter.mjs'
+import { SLED_DURABILITY } from '../plan.mjs'
 
 export const settings = 'sled defaults (cacheCapacity 1 GiB, flushEveryMs 500); sync API'
+export const durability = SLED_DURABILITY
 
 export const probe = () => probeImport('sled-node', ' (run npm run build)')
 

@@ -9,3 +9,8 @@ export const GET = 'SELECT v FROM kv WHERE k = ?'
 export const SCAN = 'SELECT k, v FROM kv ORDER BY k'
 export const RANGE = 'SELECT k, v FROM kv WHERE k >= ? ORDER BY k LIMIT ?'
 export const FILE = 'kv.sqlite'
+
+// sqlite.org/pragma.html#pragma_synchronous: in WAL mode with NORMAL, a commit is written
+// to the WAL without fsync (the WAL is synced at checkpoints); durable across an
+// application crash, may roll back after a power loss or OS crash
+export const durability = 'write() per commit (WAL append, fsync only at checkpoints): survives a process crash, not a power loss'

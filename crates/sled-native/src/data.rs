@@ -55,8 +55,6 @@ pub fn shuffled(seed: u32, n: u32) -> Vec<u32> {
 /// Size of the random-key pools: keys are drawn before timing starts and cycled
 /// through, so neither twin times key formatting or the PRNG.
 pub const POOL: usize = 1 << 18;
-/// `mixed` keeps its values in memory too, so its pool is smaller.
-pub const MIXED_POOL: usize = 1 << 16;
 
 /// The random keys a read workload cycles through: `rng.below(n) + offset` for an
 /// `Rng` seeded with `stream` (reads use `seed + 2`, worker `w` uses `seed + 3 + w`).
@@ -65,9 +63,15 @@ pub fn pool(stream: u32, n: u32, offset: u32, len: usize) -> Vec<u32> {
     (0..len).map(|_| rng.below(n) + offset).collect()
 }
 
-/// The `mixed` sequence: per step an index `below(n)`, then a write if `below(10) == 0`.
-pub fn mixed_pool(seed: u32, n: u32, len: usize) -> Vec<(u32, bool)> {
-    let mut rng = Rng::new(seed.wrapping_add(2));
+/// The generator of the `mixed` stream, which `mixed_block` draws from block by block
+/// (the twin of bench/data.mjs's mixedStream / mixedBlock).
+pub fn mixed_stream(seed: u32) -> Rng {
+    Rng::new(seed.wrapping_add(2))
+}
+
+/// The next `len` steps of the `mixed` stream: per step an index `below(n)`, then a write
+/// if `below(10) == 0`.
+pub fn mixed_block(rng: &mut Rng, n: u32, len: usize) -> Vec<(u32, bool)> {
     (0..len)
         .map(|_| {
             let i = rng.below(n);
