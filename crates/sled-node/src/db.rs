@@ -11,18 +11,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 
 use napi::bindgen_prelude::{AsyncTask, ObjectFinalize};
-use napi::{Env, Result};
+use napi::{Env, Result, Task};
 use napi_derive::napi;
 use parking_lot::{Mutex, RwLock};
+use sled_core::error::Result as CoreResult;
 
-use crate::boundary::{guard, off_transaction};
+use crate::boundary::{catch_panic, guard, off_transaction};
 use crate::bytes::Bytes;
-use crate::error::{closed, coded, from_sled, Code};
+use crate::js_error::settle;
 use crate::options::NativeOpenOptions;
 use crate::registry::{self, Share};
 use crate::slot::{Child, HandleLock, Slot};
-use crate::tasks::{CloseTask, OpenTask};
 use crate::tree::NativeTree;
+use sled_core::error::{closed, from_sled, Code, Error};
+use sled_core::settings::OpenOptions;
 
 const DEFAULT_TREE: &[u8] = b"__sled__default";
 
@@ -39,7 +41,7 @@ pub struct DbState {
 
 impl DbState {
     /// Runs `f` with the open database, or fails with `SLED_CLOSED`.
-    fn with<T>(&self, op: &str, f: impl FnOnce(&Share) -> Result<T>) -> Result<T> {
+    fn with<T>(&self, op: &str, f: impl FnOnce(&Share) -> CoreResult<T>) -> Result<T> {
         guard(op, || {
             let _held = HandleLock::enter(op, &self.path)?;
             if self.closed.load(Ordering::Acquire) {
@@ -72,7 +74,7 @@ impl DbState {
 
     /// Flushes (when asked) and gives the share back to the registry. The share is
     /// released even when the flush fails, so the lock never leaks.
-    pub fn finish(share: Share, flush: bool) -> Result<()> {
+    pub fn finish(share: Share, flush: bool) -> CoreResult<()> {
         let flushed = if flush {
             share
                 .db
@@ -93,7 +95,7 @@ impl Drop for DbState {
     /// worker being terminated). No extra flush: sled's own drop flushes.
     fn drop(&mut self) {
         // a panic here would abort the process
-        let _ = crate::boundary::catch_panic("finalize", || match self.detach() {
+        let _ = catch_panic("finalize", || match self.detach() {
             Some(share) => Self::finish(share, false),
             None => Ok(()),
         });
@@ -107,7 +109,7 @@ pub struct NativeDb {
 }
 
 impl NativeDb {
-    pub fn from_shared(shared: Share) -> Result<NativeDb> {
+    pub fn from_shared(shared: Share) -> NativeDb {
         let tree: &sled::Tree = &shared.db;
         let default_tree = Arc::new(Slot::new(
             tree.clone(),
@@ -116,7 +118,7 @@ impl NativeDb {
             DEFAULT_TREE.to_vec(),
             shared.hubs.clone(),
         ));
-        Ok(NativeDb {
+        NativeDb {
             state: Arc::new(DbState {
                 path: shared.subject.clone(),
                 was_recovered: shared.db.was_recovered(),
@@ -125,7 +127,7 @@ impl NativeDb {
                 children: Mutex::new(Vec::new()),
                 default_tree,
             }),
-        })
+        }
     }
 }
 
@@ -133,7 +135,8 @@ impl NativeDb {
 #[napi]
 pub fn open(path: String, options: Option<NativeOpenOptions>) -> Result<NativeDb> {
     guard("open", || {
-        NativeDb::from_shared(registry::acquire(&path, &options.unwrap_or_default())?)
+        let options = options.unwrap_or_default().into();
+        registry::acquire(&path, &options).map(NativeDb::from_shared)
     })
 }
 
@@ -141,9 +144,9 @@ pub fn open(path: String, options: Option<NativeOpenOptions>) -> Result<NativeDb
 #[napi(ts_return_type = "Promise<NativeDb>")]
 pub fn open_async(path: String, options: Option<NativeOpenOptions>) -> Result<AsyncTask<OpenTask>> {
     guard("openAsync", || {
-        Ok(AsyncTask::new(OpenTask {
+        CoreResult::Ok(AsyncTask::new(OpenTask {
             path,
-            options: options.unwrap_or_default(),
+            options: options.unwrap_or_default().into(),
         }))
     })
 }
@@ -224,9 +227,8 @@ impl NativeDb {
     pub fn drop_tree(&self, name: &[u8]) -> Result<bool> {
         self.state.with("dropTree", |shared| {
             if name == DEFAULT_TREE {
-                return Err(coded(
+                return Err(Error::new(
                     Code::Unsupported,
-                    &[],
                     format!(
                         "dropTree on {}: the default tree cannot be dropped",
                         shared.subject
@@ -294,7 +296,7 @@ impl NativeDb {
     #[napi(ts_return_type = "Promise<void>")]
     pub fn close_async(&self) -> Result<AsyncTask<CloseTask>> {
         guard("closeAsync", || {
-            Ok(AsyncTask::new(CloseTask {
+            CoreResult::Ok(AsyncTask::new(CloseTask {
                 shared: self.state.detach(),
             }))
         })
@@ -307,5 +309,50 @@ impl ObjectFinalize for NativeDb {
         let state = self.state;
         off_transaction(move || drop(state));
         Ok(())
+    }
+}
+
+/// `openAsync`: recovery of a large database can take seconds.
+pub struct OpenTask {
+    path: String,
+    options: OpenOptions,
+}
+
+impl Task for OpenTask {
+    /// A share releases itself when dropped, so a result that never reaches JS (the
+    /// environment was torn down first) cannot keep the database open.
+    type Output = CoreResult<Share>;
+    type JsValue = NativeDb;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        Ok(catch_panic("openAsync", || {
+            registry::acquire(&self.path, &self.options)
+        }))
+    }
+
+    fn resolve(&mut self, env: Env, shared: Self::Output) -> Result<NativeDb> {
+        settle(&env, shared).map(NativeDb::from_shared)
+    }
+}
+
+/// `closeAsync`: the flush and, for the last handle, sled's drop, off the JS thread.
+/// The handle was already detached on the JS thread, so it is closed from the call on.
+pub struct CloseTask {
+    shared: Option<Share>,
+}
+
+impl Task for CloseTask {
+    type Output = CoreResult<()>;
+    type JsValue = ();
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        Ok(match self.shared.take() {
+            Some(shared) => catch_panic("closeAsync", || DbState::finish(shared, true)),
+            None => Ok(()),
+        })
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<()> {
+        settle(&env, output)
     }
 }

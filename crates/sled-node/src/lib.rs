@@ -64,17 +64,15 @@
 // napi's exports are registered only in the cdylib build; under `cargo test` they look unused
 #![cfg_attr(test, allow(dead_code))]
 
-mod batch;
 mod boundary;
 mod bytes;
 mod db;
-mod error;
 mod iter;
+mod js_error;
 mod options;
 mod registry;
 mod scratch;
 mod slot;
 mod subscriber;
-mod tasks;
 mod transaction;
 mod tree;

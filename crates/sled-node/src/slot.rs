@@ -20,11 +20,10 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::{self, ThreadId};
 
-use napi::Result;
 use parking_lot::{Condvar, Mutex, RwLock};
 
-use crate::error::{closed, coded, dropped, from_sled, Code};
 use crate::subscriber::Hubs;
+use sled_core::error::{closed, dropped, from_sled, Code, Error, Result};
 
 const OPEN: u8 = 0;
 const CLOSED: u8 = 1;
@@ -45,9 +44,7 @@ pub struct HandleLock(());
 impl HandleLock {
     pub fn enter(op: &str, subject: &str) -> Result<HandleLock> {
         if HELD.with(|held| held.replace(true)) {
-            return Err(coded(
-                Code::ReportableBug,
-                &[],
+            return Err(Error::new(Code::ReportableBug,
                 format!("{op} on {subject}: a handle lock was taken twice on one thread (refused rather than risk a deadlock); please report this"),
             ));
         }
@@ -129,13 +126,18 @@ impl Slot {
         })
     }
 
-    /// Like [`Slot::with`] for work whose errors are already napi errors.
-    pub fn with_tree<T>(&self, op: &str, f: impl FnOnce(&sled::Tree) -> Result<T>) -> Result<T> {
+    /// Like [`Slot::with`] for work with errors of its own (any type a core error
+    /// converts into).
+    pub fn with_tree<T, E: From<Error>>(
+        &self,
+        op: &str,
+        f: impl FnOnce(&sled::Tree) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         let _held = HandleLock::enter(op, &self.subject)?;
         self.refuse_ended(op)?;
         match &*self.state.read() {
             Some(tree) => f(tree),
-            None => Err(self.ended(op)),
+            None => Err(self.ended(op).into()),
         }
     }
 
@@ -165,7 +167,7 @@ impl Slot {
         }
     }
 
-    fn ended(&self, op: &str) -> napi::Error {
+    fn ended(&self, op: &str) -> Error {
         if self.status.load(Ordering::Acquire) == DROPPED {
             dropped(op, &self.subject)
         } else {
@@ -296,10 +298,6 @@ mod tests {
         slot.mark_dropped();
         slot.close();
         let err = slot.with_tree("get", |_| Ok(())).unwrap_err();
-        assert!(
-            err.reason.contains("SLED_COLLECTION_NOT_FOUND"),
-            "{}",
-            err.reason
-        );
+        assert_eq!(err.code, Code::CollectionNotFound, "{}", err.message);
     }
 }

@@ -47,8 +47,8 @@ use napi_derive::napi;
 use parking_lot::Mutex;
 
 use crate::boundary::guard;
-use crate::error::{closed, coded, Code};
 use crate::slot::{Child, Slot};
+use sled_core::error::{closed, Code, Error};
 
 /// Most events a JS subscriber's `take()` hands over at once.
 const TAKE_MAX: usize = 4096;
@@ -188,7 +188,7 @@ impl Hub {
             // empties just before it drops the senders when the tree goes away: that
             // panic means the same as the end of the stream
             let polled =
-                crate::boundary::catching(|| Pin::new(&mut inner.subscriber).poll(&mut cx));
+                sled_core::guard::catching(|| Pin::new(&mut inner.subscriber).poll(&mut cx));
             match polled.unwrap_or(Poll::Ready(None)) {
                 Poll::Ready(Some(event)) => {
                     moved += 1;
@@ -358,7 +358,7 @@ impl NativeSubscriber {
         prefix: &[u8],
         high_water_mark: u32,
         notify: Function<(), ()>,
-    ) -> Result<NativeSubscriber> {
+    ) -> crate::js_error::Result<NativeSubscriber> {
         let notify: Notify = notify
             .build_threadsafe_function()
             .callee_handled::<false>()
@@ -368,7 +368,7 @@ impl NativeSubscriber {
             let hub = tree
                 .hubs
                 .of(&tree.name, t)
-                .map_err(|e| crate::error::from_io("watchPrefix", &tree.subject, &e))?;
+                .map_err(|e| sled_core::error::from_io("watchPrefix", &tree.subject, &e))?;
             let state = Arc::new(State {
                 prefix: prefix.to_vec(),
                 queue: Mutex::new(Queue {
@@ -404,9 +404,8 @@ impl NativeSubscriber {
             match queue.phase {
                 Phase::Open => Ok(None),
                 Phase::Closed => Err(closed("subscriber next", &format!("a subscriber of {}", self.state.subject))),
-                Phase::Overflowed => Err(coded(
+                Phase::Overflowed => Err(Error::new(
                     Code::SubscriberOverflow,
-                    &[],
                     format!(
                         "subscriber of {}: more than {} events were waiting unread (highWaterMark); later events were not kept",
                         self.state.subject, self.state.high_water_mark
