@@ -130,3 +130,51 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
         "unknown panic payload".to_string()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_sled_panic_with_its_message_and_place() {
+        let err = catch_panic::<(), Error>("get", || panic!("boom")).unwrap_err();
+        assert_eq!(err.code, Code::Panic);
+        assert!(
+            err.message.starts_with("get panicked: boom (at "),
+            "{}",
+            err.message
+        );
+        assert!(err.message.contains("guard.rs:"), "{}", err.message);
+    }
+
+    #[test]
+    fn entry_points_are_refused_inside_a_transaction_callback_only() {
+        let inside = inside_transaction(|| {
+            assert!(in_transaction());
+            guard::<(), Error>("get", || Ok(())).unwrap_err()
+        });
+        assert_eq!(inside.code, Code::TransactionMisuse);
+        assert!(
+            !in_transaction(),
+            "the flag is reset when the callback ends"
+        );
+        assert!(guard::<(), Error>("get", || Ok(())).is_ok());
+        // reset on unwind too
+        let _ = catching(|| inside_transaction(|| panic!("in callback")));
+        assert!(!in_transaction());
+    }
+
+    #[test]
+    fn off_transaction_moves_work_to_another_thread_only_inside_a_callback() {
+        let here = std::thread::current().id();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sender = tx.clone();
+        off_transaction(move || sender.send(std::thread::current().id()).unwrap());
+        assert_eq!(rx.recv().unwrap(), here);
+        inside_transaction(|| {
+            off_transaction(move || tx.send(std::thread::current().id()).unwrap())
+        });
+        let elsewhere = rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
+        assert_ne!(elsewhere, here);
+    }
+}

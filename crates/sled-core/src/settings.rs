@@ -121,7 +121,16 @@ impl Settings {
             s.compression_factor = v;
         }
         if let Some(v) = opts.segment_size {
-            s.segment_size = integer("segmentSize", v, 256.0)? as usize;
+            // sled asserts a power of two (a panic at open); the facade gives the
+            // Node-style error first, this keeps the core panic-free on its own
+            let size = integer("segmentSize", v, 256.0)?;
+            if !size.is_power_of_two() || size > 1 << 24 {
+                return Err(Error::new(
+                    Code::OutOfRange,
+                    format!("The value of \"segmentSize\" is out of range. It must be a power of two from 256 to 16777216. Received {v}"),
+                ));
+            }
+            s.segment_size = size as usize;
         }
         if let Some(v) = opts.idgen_persist_interval {
             s.idgen_persist_interval = integer("idgenPersistInterval", v, 1.0)?;
@@ -306,5 +315,18 @@ mod tests {
         };
         let err = Settings::from_options(&opts).unwrap_err();
         assert_eq!(err.code, Code::InvalidArgValue);
+        for bad in [1000.0, 3.0 * 256.0, (1u64 << 25) as f64] {
+            let opts = OpenOptions {
+                segment_size: Some(bad),
+                ..Default::default()
+            };
+            let err = Settings::from_options(&opts).unwrap_err();
+            assert_eq!(err.code, Code::OutOfRange, "{bad}");
+        }
+        let opts = OpenOptions {
+            segment_size: Some(1024.0),
+            ..Default::default()
+        };
+        assert_eq!(Settings::from_options(&opts).unwrap().segment_size, 1024);
     }
 }

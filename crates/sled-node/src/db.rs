@@ -13,7 +13,7 @@ use std::sync::{Arc, Weak};
 use napi::bindgen_prelude::{AsyncTask, ObjectFinalize};
 use napi::{Env, Result, Task};
 use napi_derive::napi;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
 use sled_core::error::Result as CoreResult;
 
 use crate::boundary::{catch_panic, guard, off_transaction};
@@ -21,7 +21,7 @@ use crate::bytes::Bytes;
 use crate::js_error::settle;
 use crate::options::NativeOpenOptions;
 use crate::registry::{self, Share};
-use crate::slot::{Child, HandleLock, Slot};
+use crate::slot::{Child, Children, HandleLock, Slot};
 use crate::tree::NativeTree;
 use sled_core::error::{closed, from_sled, Code, Error};
 use sled_core::settings::OpenOptions;
@@ -33,7 +33,7 @@ pub struct DbState {
     closed: AtomicBool,
     /// Read for the length of one operation (never while JS runs); written by `detach`.
     shared: RwLock<Option<Share>>,
-    children: Mutex<Vec<Weak<dyn Child>>>,
+    children: Children,
     default_tree: Arc<Slot>,
     path: String,
     was_recovered: bool,
@@ -54,20 +54,11 @@ impl DbState {
         })
     }
 
-    fn adopt(&self, child: Weak<dyn Child>) {
-        let mut children = self.children.lock();
-        children.retain(|c| c.strong_count() > 0);
-        children.push(child);
-    }
-
     /// Empties every child and takes this handle's share of the database.
     /// After this, every method of the handle and its children reports closed.
     pub fn detach(&self) -> Option<Share> {
         self.closed.store(true, Ordering::Release);
-        let children = std::mem::take(&mut *self.children.lock());
-        for child in children.iter().filter_map(Weak::upgrade) {
-            child.close();
-        }
+        self.children.close_all();
         self.default_tree.close();
         self.shared.write().take()
     }
@@ -124,7 +115,7 @@ impl NativeDb {
                 was_recovered: shared.db.was_recovered(),
                 closed: AtomicBool::new(false),
                 shared: RwLock::new(Some(shared)),
-                children: Mutex::new(Vec::new()),
+                children: Children::default(),
                 default_tree,
             }),
         }
@@ -217,7 +208,7 @@ impl NativeDb {
             ));
             shared.register_tree(name, &slot);
             let weak: Weak<dyn Child> = Arc::downgrade(&slot) as Weak<dyn Child>;
-            self.state.adopt(weak);
+            self.state.children.adopt(weak);
             Ok(NativeTree::new(slot))
         })
     }

@@ -10,10 +10,12 @@
 //! releases itself when dropped.
 //!
 //! Which thread runs what: sync methods run on the calling JS thread; `…Async`
-//! methods run on the libuv pool (`tasks.rs`); each watched tree has one pump thread
-//! (`subscriber.rs`). Every entry point runs inside `boundary::guard` (panics become
-//! `SLED_PANIC`; calls from a transaction callback become `SLED_TRANSACTION_MISUSE`).
-//! Errors are coded in one place (`error.rs`) and turned into JS classes by the facade.
+//! methods run on the libuv pool (each task beside the type it belongs to: `db.rs`,
+//! `tree.rs`, `iter.rs`); each watched tree has one pump thread (`subscriber.rs`).
+//! Every entry point runs inside `boundary::guard` (panics become `SLED_PANIC`; calls
+//! from a transaction callback become `SLED_TRANSACTION_MISUSE`). The napi-free parts
+//! (errors with their codes, the guard, settings, batches) are in `crates/sled-core`;
+//! `js_error.rs` builds each error as the JS class the facade registered for its code.
 //!
 //! # Lock discipline
 //!

@@ -63,6 +63,28 @@ pub trait Child: Send + Sync {
     fn close(&self);
 }
 
+/// What a handle (a Db handle or a tree's slot) created: weak links, so a child that
+/// JS dropped is not kept alive by its parent. The lock is held only to push or take
+/// the list, never while closing what is in it.
+#[derive(Default)]
+pub struct Children(Mutex<Vec<Weak<dyn Child>>>);
+
+impl Children {
+    pub fn adopt(&self, child: Weak<dyn Child>) {
+        let mut children = self.0.lock();
+        children.retain(|c| c.strong_count() > 0);
+        children.push(child);
+    }
+
+    /// Closes every child still alive; later adoptions start a new list.
+    pub fn close_all(&self) {
+        let children = std::mem::take(&mut *self.0.lock());
+        for child in children.iter().filter_map(Weak::upgrade) {
+            child.close();
+        }
+    }
+}
+
 pub struct Slot {
     status: AtomicU8,
     state: RwLock<Option<sled::Tree>>,
@@ -70,7 +92,7 @@ pub struct Slot {
     pins: Mutex<Vec<ThreadId>>,
     unpinned: Condvar,
     /// Iterators and subscribers reading this tree; closed with it.
-    children: Mutex<Vec<Weak<dyn Child>>>,
+    children: Children,
     /// `tree "name" of /path`, for messages.
     pub subject: String,
     /// Identifies the shared database the tree belongs to (transactions need one Db).
@@ -111,7 +133,7 @@ impl Slot {
             state: RwLock::new(Some(tree)),
             pins: Mutex::new(Vec::new()),
             unpinned: Condvar::new(),
-            children: Mutex::new(Vec::new()),
+            children: Children::default(),
             subject,
             db_id,
             name,
@@ -176,9 +198,7 @@ impl Slot {
     }
 
     pub fn adopt(&self, child: Weak<dyn Child>) {
-        let mut children = self.children.lock();
-        children.retain(|c| c.strong_count() > 0);
-        children.push(child);
+        self.children.adopt(child);
     }
 
     pub fn mark_dropped(&self) {
@@ -192,10 +212,7 @@ impl Slot {
         // waits only for operations already running sled (none runs JS)
         let tree = self.state.write().take();
         drop(tree);
-        let children = std::mem::take(&mut *self.children.lock());
-        for child in children.iter().filter_map(Weak::upgrade) {
-            child.close();
-        }
+        self.children.close_all();
         // this thread's own pins (a finalizer run inside its transaction callback)
         // end when that callback returns; waiting for them would never end
         let me = thread::current().id();
@@ -240,8 +257,8 @@ mod tests {
         let (slot, _db) = slot();
         let inner = slot.clone();
         let nested = within_deadline(move || {
-            slot.with_tree("outer", |_| {
-                Ok(inner.with_tree("inner", |_| Ok(())).is_err())
+            slot.with_tree("outer", |_| -> Result<bool> {
+                Ok(inner.with_tree("inner", |_| Result::Ok(())).is_err())
             })
         });
         assert!(nested.unwrap(), "the nested acquisition must fail");
@@ -250,8 +267,8 @@ mod tests {
     #[test]
     fn the_handle_lock_is_free_again_after_an_operation() {
         let (slot, _db) = slot();
-        slot.with_tree("first", |_| Ok(())).unwrap();
-        slot.with_tree("second", |_| Ok(())).unwrap();
+        slot.with_tree("first", |_| Result::Ok(())).unwrap();
+        slot.with_tree("second", |_| Result::Ok(())).unwrap();
     }
 
     #[test]
@@ -288,7 +305,7 @@ mod tests {
         within_deadline(move || {
             let _pin = slot.pin("transaction").unwrap();
             slot.close();
-            assert!(slot.with_tree("get", |_| Ok(())).is_err());
+            assert!(slot.with_tree("get", |_| Result::Ok(())).is_err());
         });
     }
 
@@ -297,7 +314,7 @@ mod tests {
         let (slot, _db) = slot();
         slot.mark_dropped();
         slot.close();
-        let err = slot.with_tree("get", |_| Ok(())).unwrap_err();
+        let err = slot.with_tree("get", |_| Result::Ok(())).unwrap_err();
         assert_eq!(err.code, Code::CollectionNotFound, "{}", err.message);
     }
 }
