@@ -10,6 +10,10 @@
 pub mod batch;
 pub mod error;
 pub mod guard;
+pub mod handle;
+pub mod registry;
 pub mod settings;
+pub mod slot;
+pub mod watch;
 
 pub use error::{Code, Error, Result};

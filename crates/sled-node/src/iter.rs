@@ -19,8 +19,8 @@ use sled_core::error::Result as CoreResult;
 
 use crate::boundary::{catch_panic, guard};
 use crate::js_error::settle;
-use crate::slot::{Child, Slot};
 use sled_core::error::{closed, from_sled};
+use sled_core::slot::{Child, Slot};
 
 const FIRST_CHUNK: usize = 16;
 const MAX_CHUNK: usize = 4096;

@@ -14,7 +14,7 @@ use crate::boundary::{catch_panic, guard};
 use crate::bytes::{MaybeBytes, MaybeEntry, PackedValues};
 use crate::iter::{IterState, NativeIter, RangeSpec};
 use crate::js_error::settle;
-use crate::slot::{Child, Slot};
+use sled_core::slot::{Child, Slot};
 
 #[napi(custom_finalize)]
 pub struct NativeTree {

@@ -15,11 +15,11 @@ use std::sync::{Arc, LazyLock, Weak};
 
 use parking_lot::{Condvar, Mutex};
 
-use sled_core::error::{from_io, from_sled, Code, Error, Result};
-use sled_core::settings::{OpenOptions, Settings, Stored};
+use crate::error::{from_io, from_sled, Code, Error, Result};
+use crate::settings::{OpenOptions, Settings, Stored};
 
 use crate::slot::Slot;
-use crate::subscriber::Hubs;
+use crate::watch::Hubs;
 
 /// One handle's share of an open database: dropping it gives the share back
 /// ([`release`]), wherever that happens — `close()`, a finalizer, or a result that
@@ -163,7 +163,7 @@ pub fn acquire(path: &str, opts: &OpenOptions) -> Result<Share> {
     };
 
     // sled may take long (recovery); the registry lock is not held meanwhile
-    let opened = sled_core::guard::catching(|| settings.to_config(&path, create_new).open());
+    let opened = crate::guard::catching(|| settings.to_config(&path, create_new).open());
     let mut entries = REGISTRY.entries.lock();
     let result = match opened {
         Ok(Ok(db)) => {
@@ -191,7 +191,7 @@ pub fn acquire(path: &str, opts: &OpenOptions) -> Result<Share> {
         }
         Err(panic) => {
             entries.remove(&path);
-            Err(sled_core::guard::panicked(
+            Err(crate::guard::panicked(
                 &format!("open on {subject}: sled"),
                 &panic,
             ))
@@ -224,7 +224,7 @@ fn release(shared: Arc<Shared>) {
     drop(owned);
     // sled's Drop flushes and joins its flusher thread; its final fsync unwraps, so a
     // failing disk would panic here: contain it, the lock is released either way
-    let _ = sled_core::guard::catching(move || drop(shared));
+    let _ = crate::guard::catching(move || drop(shared));
     wait_for_unlock(&path);
     REGISTRY.entries.lock().remove(&path);
     REGISTRY.changed.notify_all();
@@ -291,7 +291,7 @@ fn wait_for_unlock(path: &std::path::Path) {
 /// forever; the open transaction is abandoned and writes since the last background
 /// flush are not made durable.
 pub fn flush_all() {
-    if sled_core::guard::in_transaction() {
+    if crate::guard::in_transaction() {
         return;
     }
     // flushed under the registry lock, without cloning: a clone held here could
@@ -299,7 +299,7 @@ pub fn flush_all() {
     let entries = REGISTRY.entries.lock();
     for entry in entries.values() {
         if let Entry::Open { shared, .. } = entry {
-            let _ = sled_core::guard::catching(|| shared.db.flush());
+            let _ = crate::guard::catching(|| shared.db.flush());
         }
     }
 }

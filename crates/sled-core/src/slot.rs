@@ -22,8 +22,8 @@ use std::thread::{self, ThreadId};
 
 use parking_lot::{Condvar, Mutex, RwLock};
 
-use crate::subscriber::Hubs;
-use sled_core::error::{closed, dropped, from_sled, Code, Error, Result};
+use crate::error::{closed, dropped, from_sled, Code, Error, Result};
+use crate::watch::Hubs;
 
 const OPEN: u8 = 0;
 const CLOSED: u8 = 1;
