@@ -63,7 +63,7 @@ pub struct Shared {
     /// Every live tree slot of this database by tree name, across all handles
     /// and threads, so `dropTree` can invalidate them all.
     trees: Mutex<HashMap<Vec<u8>, Vec<Weak<Slot>>>>,
-    /// The subscriber hub of each watched tree (see `subscriber.rs`).
+    /// The subscriber hub of each watched tree (see `watch.rs`).
     pub hubs: Arc<Hubs>,
     /// Held by `openTree` and `dropTree` for their whole step.
     pub tree_ops: Mutex<()>,
