@@ -8,6 +8,7 @@
 //! of the whole binding is written at the top of `crates/sled-node/src/lib.rs`.
 
 pub mod batch;
+pub mod children;
 pub mod error;
 pub mod guard;
 pub mod handle;

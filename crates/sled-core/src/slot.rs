@@ -1,5 +1,5 @@
-//! A closable holder of one sled `Tree` clone, and the `Child` trait a handle uses to
-//! close what it created (the iterators and subscribers of a tree register with its slot).
+//! A closable holder of one sled `Tree` clone. The iterators and subscribers of a tree
+//! are children of its slot (`children.rs`) and close with it.
 //!
 //! sled keeps its file lock until every clone of its Db, Trees and Iters is dropped,
 //! so each clone lives in exactly one slot, and closing empties the slot.
@@ -22,8 +22,9 @@ use std::thread::{self, ThreadId};
 
 use parking_lot::{Condvar, Mutex, RwLock};
 
-use crate::error::{closed, dropped, from_sled, Code, Error, Result};
-use crate::watch::Hubs;
+pub use crate::children::{Child, Children};
+use crate::error::{closed, dropped, from_io, from_sled, Code, Error, Result};
+use crate::watch::{Hubs, Notify, State};
 
 const OPEN: u8 = 0;
 const CLOSED: u8 = 1;
@@ -55,33 +56,6 @@ impl HandleLock {
 impl Drop for HandleLock {
     fn drop(&mut self) {
         HELD.with(|held| held.set(false));
-    }
-}
-
-/// Something a handle created and must empty when it closes.
-pub trait Child: Send + Sync {
-    fn close(&self);
-}
-
-/// What a handle (a Db handle or a tree's slot) created: weak links, so a child that
-/// JS dropped is not kept alive by its parent. The lock is held only to push or take
-/// the list, never while closing what is in it.
-#[derive(Default)]
-pub struct Children(Mutex<Vec<Weak<dyn Child>>>);
-
-impl Children {
-    pub fn adopt(&self, child: Weak<dyn Child>) {
-        let mut children = self.0.lock();
-        children.retain(|c| c.strong_count() > 0);
-        children.push(child);
-    }
-
-    /// Closes every child still alive; later adoptions start a new list.
-    pub fn close_all(&self) {
-        let children = std::mem::take(&mut *self.0.lock());
-        for child in children.iter().filter_map(Weak::upgrade) {
-            child.close();
-        }
     }
 }
 
@@ -199,6 +173,27 @@ impl Slot {
 
     pub fn adopt(&self, child: Weak<dyn Child>) {
         self.children.adopt(child);
+    }
+
+    /// Starts a subscriber of `prefix` on this tree (see `watch.rs`): it gets the events
+    /// of writes that begin after this returns, until it, its tree or its database closes.
+    pub fn watch(
+        self: &Arc<Self>,
+        prefix: &[u8],
+        high_water_mark: u32,
+        notify: Option<Box<dyn Notify>>,
+    ) -> Result<Arc<State>> {
+        self.with_tree("watchPrefix", |t| {
+            let hub = self
+                .hubs
+                .of(&self.name, t)
+                .map_err(|e| from_io("watchPrefix", &self.subject, &e))?;
+            let state = State::new(prefix, high_water_mark, notify, self.subject.clone());
+            hub.join(&state);
+            let child: Arc<dyn Child> = state.clone();
+            self.adopt(Arc::downgrade(&child));
+            Ok(state)
+        })
     }
 
     pub fn mark_dropped(&self) {

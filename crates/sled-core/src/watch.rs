@@ -42,8 +42,8 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use crate::error::{closed, from_io, Code, Error, Result};
-use crate::slot::{Child, Slot};
+use crate::children::Child;
+use crate::error::{closed, Code, Error, Result};
 
 /// Most events a JS subscriber's `take()` hands over at once.
 const TAKE_MAX: usize = 4096;
@@ -85,33 +85,21 @@ pub struct State {
 }
 
 impl State {
-    /// Starts a subscriber of `prefix` on `tree`: it gets the events of writes that
-    /// begin after this returns, until it is closed (or its tree or database is).
-    pub fn start(
-        tree: &Arc<Slot>,
+    pub(crate) fn new(
         prefix: &[u8],
         high_water_mark: u32,
         notify: Option<Box<dyn Notify>>,
-    ) -> Result<Arc<State>> {
-        tree.with_tree("watchPrefix", |t| {
-            let hub = tree
-                .hubs
-                .of(&tree.name, t)
-                .map_err(|e| from_io("watchPrefix", &tree.subject, &e))?;
-            let state = Arc::new(State {
-                prefix: prefix.to_vec(),
-                queue: Mutex::new(Queue {
-                    events: VecDeque::new(),
-                    phase: Phase::Open,
-                }),
-                high_water_mark: high_water_mark.max(1) as usize,
-                notify: Mutex::new(notify),
-                subject: tree.subject.clone(),
-            });
-            hub.join(&state);
-            let child: Arc<dyn Child> = state.clone();
-            tree.adopt(Arc::downgrade(&child));
-            Ok(state)
+        subject: String,
+    ) -> Arc<State> {
+        Arc::new(State {
+            prefix: prefix.to_vec(),
+            queue: Mutex::new(Queue {
+                events: VecDeque::new(),
+                phase: Phase::Open,
+            }),
+            high_water_mark: high_water_mark.max(1) as usize,
+            notify: Mutex::new(notify),
+            subject,
         })
     }
 
@@ -288,7 +276,7 @@ impl Hub {
     }
 
     /// Adds `state` after handing the backlog to the subscribers already there.
-    fn join(&self, state: &Arc<State>) {
+    pub(crate) fn join(&self, state: &Arc<State>) {
         let mut wake = Vec::new();
         {
             let mut inner = self.inner.lock();
@@ -326,7 +314,7 @@ pub struct Hubs(Mutex<HashMap<Vec<u8>, Arc<Hub>>>);
 
 impl Hubs {
     /// The hub of `tree` (named `name`), started on first use.
-    fn of(&self, name: &[u8], tree: &sled::Tree) -> std::io::Result<Arc<Hub>> {
+    pub(crate) fn of(&self, name: &[u8], tree: &sled::Tree) -> std::io::Result<Arc<Hub>> {
         let mut hubs = self.0.lock();
         // an ended hub belongs to a tree sled has freed: never join it
         if let Some(hub) = hubs.get(name).filter(|hub| !hub.inner.lock().ended) {

@@ -91,7 +91,7 @@ impl NativeSubscriber {
             .weak::<true>()
             .build()?;
         let notify: Box<dyn Notify> = Box::new(JsNotify(notify));
-        let state = State::start(tree, prefix, high_water_mark, Some(notify))?;
+        let state = tree.watch(prefix, high_water_mark, Some(notify))?;
         Ok(NativeSubscriber { state })
     }
 }
