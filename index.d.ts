@@ -205,6 +205,12 @@ export interface RangeSpec {
   limit?: number
 }
 
+/**
+ * Registers the facade's error classes and its `argError` builder for this
+ * environment; errors of this addon are built from them from now on.
+ */
+export declare function registerErrors(classes: { SledError: Function, SledIoError: Function, SledLockedError: Function, SledCorruptionError: Function, SledCollectionNotFoundError: Function, SledUnsupportedError: Function, SledReportableBugError: Function, SledClosedError: Function, SledPanicError: Function, argError: (code: string, message: string) => Error }): void
+
 /** This thread's scratch Buffer, made on the first call. */
 export declare function scratch(): Buffer
 

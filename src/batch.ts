@@ -1,6 +1,6 @@
 // Batch: a list of inserts and removes applied atomically by tree.apply(). Operations
 // are packed as they are added (copying the caller's bytes, as sled's Batch does), into
-// the one-buffer format crates/sled-node/src/batch.rs reads.
+// the one-buffer format crates/sled-core/src/batch.rs reads.
 
 import { Buffer } from 'node:buffer'
 import { type Bytes, invalidType } from './args.js'

@@ -212,7 +212,7 @@ export class Db<K = Buffer, V = Buffer> extends Tree<K, V> {
   }
 
   /**
-   * Flushes, closes every tree (and later iterator and subscriber) made from this
+   * Flushes, closes every tree, iterator and subscriber made from this
    * handle, and releases its share of the database: when it was the last handle of
    * the path, sled's lock is released (and a temporary database deleted) before
    * this returns. Idempotent.

@@ -1,5 +1,7 @@
-// The error classes of API.md and the one function that turns a native error into
-// them. Native errors carry `[CODE key=value …] message` (crates/sled-node/src/error.rs).
+// The error classes of docs/api.md. The addon builds its errors as these classes
+// itself: src/native.ts registers them with it once per load
+// (crates/sled-node/src/js_error.rs), and the addon sets `code` and the details
+// (`errno`, `kind`, `at`).
 
 /** Base class of every error sled-node raises (argument errors excepted). */
 export class SledError extends Error {
@@ -69,45 +71,4 @@ export function argError(code: string, message: string): NodeArgError {
   const err = (code === 'ERR_OUT_OF_RANGE' || code === 'ERR_BUFFER_TOO_LARGE' ? new RangeError(message) : new TypeError(message)) as NodeArgError
   Object.defineProperty(err, 'code', { value: code, enumerable: true, writable: true, configurable: true })
   return err
-}
-
-const CODED = /^\[([A-Z_]+)((?: [a-z]+=\S*)*)\] ([\s\S]*)$/
-
-function withDetails<E extends SledError>(err: E, details: Map<string, string>): E {
-  const target = err as unknown as Record<string, unknown>
-  for (const [key, value] of details) target[key] = key === 'errno' ? Number(value) : value
-  return err
-}
-
-/** Turns an error thrown by the native addon into the class API.md names. */
-export function fromNative(error: unknown): unknown {
-  if (!(error instanceof Error)) return error
-  const match = CODED.exec(error.message)
-  if (!match) return error
-  const [, code = '', rawDetails = '', message = ''] = match
-  const details = new Map<string, string>()
-  for (const part of rawDetails.trim().split(' ')) {
-    const eq = part.indexOf('=')
-    if (eq > 0) details.set(part.slice(0, eq), part.slice(eq + 1))
-  }
-  switch (code) {
-    case 'SLED_IO':
-      return withDetails(new SledIoError(message), details)
-    case 'SLED_LOCKED':
-      return withDetails(new SledLockedError(message), details)
-    case 'SLED_CORRUPTION':
-      return withDetails(new SledCorruptionError(message), details)
-    case 'SLED_COLLECTION_NOT_FOUND':
-      return new SledCollectionNotFoundError(message)
-    case 'SLED_UNSUPPORTED':
-      return new SledUnsupportedError(message)
-    case 'SLED_REPORTABLE_BUG':
-      return new SledReportableBugError(message)
-    case 'SLED_CLOSED':
-      return new SledClosedError(message)
-    case 'SLED_PANIC':
-      return new SledPanicError(message)
-    default:
-      return code.startsWith('ERR_') ? argError(code, message) : new SledError(message, code)
-  }
 }

@@ -81,7 +81,7 @@ export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<E
     // and with entries still buffered (a scan cut short must not look finished)
     if (this.#life.closed) {
       this.close()
-      throw new SledClosedError('iterator next: the database handle is closed')
+      throw new SledClosedError('iterator next on an iterator of a closed Db: the handle is closed')
     }
     if (this.#at < this.#buffer.length) {
       const entry = this.#buffer[this.#at++] as unknown as Entry<K, V>

@@ -1,9 +1,10 @@
-// The loader layer: loads the addon through napi-rs's generated loader and wraps
-// each native method once, so every native error reaches users as the class of
-// src/errors.ts. Nothing above this module sees a raw native error.
+// The loader layer: loads the addon through napi-rs's generated loader and registers
+// the error classes of src/errors.ts with it, so the addon throws (and rejects with)
+// those classes itself. Nothing above this module sees a raw native error.
 
 import type * as Native from '#native'
-import { fromNative, SledError } from './errors.js'
+import * as errors from './errors.js'
+import { SledError } from './errors.js'
 
 // `#native` (package.json imports): napi-rs's generated loader in dist/, typed by the
 // generated index.d.ts
@@ -75,51 +76,9 @@ function linuxLibc(): string | undefined {
   }
 }
 
-function rethrow(error: unknown): never {
-  throw fromNative(error)
-}
-
-type AnyMethod = (this: unknown, a?: unknown, b?: unknown, c?: unknown) => unknown
-
-/** Native methods take at most three arguments; a fixed arity avoids rest-args cost. */
-function wrapSync(fn: AnyMethod): AnyMethod {
-  return function (this: unknown, a?: unknown, b?: unknown, c?: unknown) {
-    try {
-      return fn.call(this, a, b, c)
-    } catch (error) {
-      rethrow(error)
-    }
-  }
-}
-
-function wrapAsync(fn: AnyMethod): AnyMethod {
-  return function (this: unknown, a?: unknown, b?: unknown, c?: unknown) {
-    try {
-      return (fn.call(this, a, b, c) as Promise<unknown>).catch(rethrow)
-    } catch (error) {
-      return Promise.reject(fromNative(error))
-    }
-  }
-}
-
-function wrap(name: string, fn: AnyMethod): AnyMethod {
-  return name.endsWith('Async') ? wrapAsync(fn) : wrapSync(fn)
-}
-
-function wrapClass(cls: { prototype: object }): void {
-  const proto = cls.prototype as Record<string, unknown>
-  for (const name of Object.getOwnPropertyNames(proto)) {
-    const desc = Object.getOwnPropertyDescriptor(proto, name)
-    if (name === 'constructor' || !desc || typeof desc.value !== 'function') continue
-    Object.defineProperty(proto, name, { ...desc, value: wrap(name, desc.value as AnyMethod) })
-  }
-}
-
-wrapClass(addon.NativeDb)
-wrapClass(addon.NativeTree)
-wrapClass(addon.NativeIter)
-wrapClass(addon.NativeTxTree)
-wrapClass(addon.NativeSubscriber)
+// per environment, and again by each copy of the facade loaded on one thread (the
+// last load's classes are the ones built from then on)
+addon.registerErrors(errors)
 
 export type NativeDb = Native.NativeDb
 export type NativeTree = Native.NativeTree
@@ -129,9 +88,9 @@ export type RangeSpec = Native.RangeSpec
 export type NativeTxTree = Native.NativeTxTree
 export type NativeSubscriber = Native.NativeSubscriber
 
-export const openNative = wrap('open', addon.open as AnyMethod) as typeof Native.open
-export const runTransaction = wrap('transaction', addon.transaction as AnyMethod) as typeof Native.transaction
-export const openNativeAsync = wrap('openAsync', addon.openAsync as AnyMethod) as typeof Native.openAsync
+export const openNative = addon.open
+export const runTransaction = addon.transaction
+export const openNativeAsync = addon.openAsync
 
 /**
  * This thread's scratch buffer (crates/sled-node/src/scratch.rs): the fast calls

@@ -31,7 +31,7 @@ interface Waiter<K, V> {
   reject: (error: unknown) => void
 }
 
-const closedError = (): SledClosedError => new SledClosedError('subscriber next: the database handle is closed')
+const closedError = (): SledClosedError => new SledClosedError('subscriber next on a subscriber of a closed Db: the handle is closed')
 
 /** `[count u32] ([kind u8][klen u32][vlen u32][key][value])*`, little-endian. */
 function unpack<K, V>(chunk: Buffer, out: Event<K, V>[], coders: Coders): void {

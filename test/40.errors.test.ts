@@ -20,6 +20,7 @@ import {
 } from 'sled-node'
 import { runChild } from './helpers/child.js'
 import { caught } from './helpers/caught.js'
+import { nextMessage, worker } from './helpers/workers.js'
 import { dbPath, tempDir } from './helpers/tmp.js'
 
 type AnyErrorClass = new (message: string) => SledError
@@ -166,6 +167,61 @@ describe('errors raised by the library have the right class, code and name', () 
       error: true,
     })
     db.close()
+  })
+})
+
+describe('errors are built natively as the registered classes', () => {
+  it('pool tasks reject with the class, code and details (openAsync, getAsync, flushAsync)', async () => {
+    const file = join(tempDir(), 'file')
+    writeFileSync(file, 'x')
+    const io = (await sled.openAsync(join(file, 'db')).catch((e: unknown) => e)) as SledIoError
+    expect(io).toBeInstanceOf(SledIoError)
+    expect(io.code).toBe('SLED_IO')
+    expect(typeof io.kind).toBe('string')
+    if (process.platform === 'linux') expect(io.errno).toBe(20)
+    const db = open(dbPath())
+    const t = db.openTree('t')
+    db.dropTree('t')
+    const settled = await Promise.all([t.getAsync('k'), t.flushAsync(), t.insertAsync('k', 'v')].map((p) => p.then(() => undefined, (e: unknown) => e)))
+    for (const outcome of settled) {
+      const err = outcome as SledError
+      expect(err).toBeInstanceOf(SledCollectionNotFoundError)
+      expect(err.code).toBe('SLED_COLLECTION_NOT_FOUND')
+      expect(err.message).not.toMatch(/^\[/)
+    }
+    db.close()
+  })
+
+  it('a native argument error is the facade\'s TypeError, not a SledError', () => {
+    const a = open(dbPath())
+    const b = open(dbPath())
+    const err = caught(() => sled.transaction([a, b], () => undefined)) as TypeError & { code: string }
+    expect(err).toBeInstanceOf(TypeError)
+    expect(err).not.toBeInstanceOf(SledError)
+    expect(err.code).toBe('ERR_INVALID_ARG_VALUE')
+    a.close()
+    b.close()
+  })
+
+  it('a worker, which loads the addon again, gets the classes of its own load', async () => {
+    const path = dbPath()
+    const w = worker(
+      `const db = sled.open(workerData)
+const t = db.openTree('t')
+db.dropTree('t')
+let sync, pooled
+try { t.get('k') } catch (e) { sync = e }
+t.getAsync('k').catch((e) => {
+  pooled = e
+  db.close()
+  parentPort.postMessage([sync, pooled].map((e) => [e instanceof sled.SledCollectionNotFoundError, e instanceof sled.SledError, e.code, e.name]))
+})`,
+      path,
+    )
+    const got = await nextMessage(w)
+    await w.terminate()
+    const expected = [true, true, 'SLED_COLLECTION_NOT_FOUND', 'SledCollectionNotFoundError']
+    expect(got).toEqual([expected, expected])
   })
 })
 

@@ -1,4 +1,4 @@
-//! The workloads of BENCH.md on sled directly. Keys, values and random orders come from
+//! The workloads of bench/README.md on sled directly. Keys, values and random orders come from
 //! `data.rs` (the twin of bench/data.mjs) and are generated outside the timed blocks, as
 //! the JS harness does, so both sides time the store and nothing else. With `a.copy`
 //! every key and value read is copied out of its `IVec` (`sled-native-copy`); writes are

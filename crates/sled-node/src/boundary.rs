@@ -1,132 +1,34 @@
-//! The guard every exported method runs inside.
-//!
-//! It does the two things no method may forget: refuse calls made from inside a
-//! transaction callback (sled would deadlock on its process-wide lock), and turn a
-//! Rust panic into `SLED_PANIC` instead of aborting the process.
-//!
-//! A library must not write to its user's stderr: a panic caught here is reported on
-//! the error (message and location), never printed. The panic hook records it for the
-//! catching thread; panics nobody catches (on sled's own threads) still go to Rust's
-//! default hook, since nothing else would report them.
+//! The guard every exported method runs inside: `sled_core::guard` (transaction
+//! misuse refused, panics caught) plus the conversion of its error into the JS error
+//! thrown (`js_error.rs`).
 
-use std::any::Any;
-use std::cell::{Cell, RefCell};
-use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::Once;
+use sled_core::guard;
 
-use napi::Result;
+use crate::js_error::{throw, Fail};
 
-use crate::error::{coded, Code};
-
-thread_local! {
-  /// Set while a JS transaction callback runs on this thread.
-  static IN_TRANSACTION: Cell<bool> = const { Cell::new(false) };
-  /// Set while [`catching`] runs on this thread: its panics are recorded, not printed.
-  static CATCHING: Cell<bool> = const { Cell::new(false) };
-  /// The last caught panic of this thread: "message (at file:line:column)".
-  static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
-}
-
-static HOOK: Once = Once::new();
-
-/// Installs the hook that keeps caught panics off stderr (once per process).
-fn install_hook() {
-    HOOK.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if CATCHING.with(Cell::get) {
-                let location = info
-                    .location()
-                    .map(|l| format!(" (at {}:{}:{})", l.file(), l.line(), l.column()))
-                    .unwrap_or_default();
-                let text = format!("{}{location}", panic_message(info.payload()));
-                LAST_PANIC.with(|last| *last.borrow_mut() = Some(text));
-            } else {
-                default(info);
-            }
-        }));
-    });
-}
-
-/// Runs `f`; a panic in it becomes `Err` with its message and location, and is not
-/// printed.
-pub fn catching<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
-    install_hook();
-    let outer = CATCHING.with(|c| c.replace(true));
-    let result = catch_unwind(AssertUnwindSafe(f));
-    CATCHING.with(|c| c.set(outer));
-    result.map_err(|payload| {
-        LAST_PANIC
-            .with(|last| last.borrow_mut().take())
-            .unwrap_or_else(|| panic_message(payload.as_ref()))
-    })
-}
-
-/// Runs `f` with this thread marked as inside a transaction callback.
-pub fn inside_transaction<T>(f: impl FnOnce() -> T) -> T {
-    struct Reset(bool);
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            IN_TRANSACTION.with(|flag| flag.set(self.0));
-        }
-    }
-    let _reset = Reset(IN_TRANSACTION.with(|flag| flag.replace(true)));
-    f()
-}
+pub use sled_core::guard::{catch_panic, inside_transaction, off_transaction};
 
 /// Whether a JS transaction callback is running on this thread (this thread then holds
 /// sled's process-wide transaction lock).
 #[napi_derive::napi]
 pub fn in_transaction() -> bool {
-    IN_TRANSACTION.with(Cell::get)
+    guard::in_transaction()
 }
 
-/// Runs `f` here, or on a new thread when this thread is inside a transaction callback:
-/// finalizers close handles, and closing may wait for work that waits for the
-/// transaction lock this thread holds.
-pub fn off_transaction(f: impl FnOnce() + Send + 'static) {
-    if in_transaction() {
-        // if no thread can be made, leak rather than deadlock: finalizers must not block
-        let _ = std::thread::Builder::new()
-            .name("sled-node-finalize".into())
-            .spawn(f);
-    } else {
-        f();
-    }
+/// Runs one exported operation: checks the transaction guard, catches panics, and
+/// throws a failure as its JS error class.
+pub fn guard<T, E>(op: &str, f: impl FnOnce() -> Result<T, E>) -> napi::Result<T>
+where
+    E: From<sled_core::Error> + Into<Fail>,
+{
+    guard::guard(op, f).map_err(|e| throw(e.into()))
 }
 
-/// Runs one exported operation: checks the transaction guard and catches panics.
-pub fn guard<T>(op: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    if IN_TRANSACTION.with(Cell::get) {
-        return Err(coded(
-            Code::TransactionMisuse,
-            &[],
-            format!(
-                "{op} was called inside a transaction callback; use the TransactionalTree \
-         passed to the callback (sled would deadlock)"
-            ),
-        ));
-    }
-    catch_panic(op, f)
-}
-
-/// Catches a panic in `f`; used directly where the transaction guard does not apply
-/// (work on the libuv pool, finalizers).
-pub fn catch_panic<T>(op: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    catching(f).unwrap_or_else(|panic| Err(panicked(op, &panic)))
-}
-
-/// The `SLED_PANIC` error for a panic [`catching`] reported.
-pub fn panicked(op: &str, panic: &str) -> napi::Error {
-    coded(Code::Panic, &[], format!("{op} panicked: {panic}"))
-}
-
-fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "unknown panic payload".to_string()
-    }
+/// For entry points that the transaction guard does not apply to (the transaction's
+/// own tree): catches panics and throws a failure as its JS error class.
+pub fn caught<T, E>(op: &str, f: impl FnOnce() -> Result<T, E>) -> napi::Result<T>
+where
+    E: From<sled_core::Error> + Into<Fail>,
+{
+    catch_panic(op, f).map_err(|e| throw(e.into()))
 }

@@ -1,104 +1,21 @@
-//! `NativeDb`: one JS handle on a shared database.
-//!
-//! The handle owns one [`Share`] of the registry entry, the slot of the default tree,
-//! and weak links to every child it created (trees, iterators, subscribers).
-//! `close()` empties the children, then drops the share; the last share of a path
-//! drops sled's Db there, so the file lock is free before `close()` returns. The
-//! finalizer does the same without the extra flush (sled's drop flushes), and so does
-//! dropping a handle that never reached JS (the share releases itself).
+//! `NativeDb`: the JS face of one handle on a shared database
+//! (`sled_core::handle::DbState` owns the share, the default tree and the children).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use napi::bindgen_prelude::{AsyncTask, ObjectFinalize};
-use napi::{Env, Result};
+use napi::{Env, Result, Task};
 use napi_derive::napi;
-use parking_lot::{Mutex, RwLock};
+use sled_core::error::{from_sled, Result as CoreResult};
+use sled_core::handle::DbState;
+use sled_core::registry::{self, Share};
+use sled_core::settings::OpenOptions;
 
-use crate::boundary::{guard, off_transaction};
+use crate::boundary::{catch_panic, guard, off_transaction};
 use crate::bytes::Bytes;
-use crate::error::{closed, coded, from_sled, Code};
+use crate::js_error::settle;
 use crate::options::NativeOpenOptions;
-use crate::registry::{self, Share};
-use crate::slot::{Child, HandleLock, Slot};
-use crate::tasks::{CloseTask, OpenTask};
 use crate::tree::NativeTree;
-
-const DEFAULT_TREE: &[u8] = b"__sled__default";
-
-pub struct DbState {
-    /// Set first by `detach`, read alone by `closed`: a getter never waits on a lock.
-    closed: AtomicBool,
-    /// Read for the length of one operation (never while JS runs); written by `detach`.
-    shared: RwLock<Option<Share>>,
-    children: Mutex<Vec<Weak<dyn Child>>>,
-    default_tree: Arc<Slot>,
-    path: String,
-    was_recovered: bool,
-}
-
-impl DbState {
-    /// Runs `f` with the open database, or fails with `SLED_CLOSED`.
-    fn with<T>(&self, op: &str, f: impl FnOnce(&Share) -> Result<T>) -> Result<T> {
-        guard(op, || {
-            let _held = HandleLock::enter(op, &self.path)?;
-            if self.closed.load(Ordering::Acquire) {
-                return Err(closed(op, &self.path));
-            }
-            match &*self.shared.read() {
-                Some(shared) => f(shared),
-                None => Err(closed(op, &self.path)),
-            }
-        })
-    }
-
-    fn adopt(&self, child: Weak<dyn Child>) {
-        let mut children = self.children.lock();
-        children.retain(|c| c.strong_count() > 0);
-        children.push(child);
-    }
-
-    /// Empties every child and takes this handle's share of the database.
-    /// After this, every method of the handle and its children reports closed.
-    pub fn detach(&self) -> Option<Share> {
-        self.closed.store(true, Ordering::Release);
-        let children = std::mem::take(&mut *self.children.lock());
-        for child in children.iter().filter_map(Weak::upgrade) {
-            child.close();
-        }
-        self.default_tree.close();
-        self.shared.write().take()
-    }
-
-    /// Flushes (when asked) and gives the share back to the registry. The share is
-    /// released even when the flush fails, so the lock never leaks.
-    pub fn finish(share: Share, flush: bool) -> Result<()> {
-        let flushed = if flush {
-            share
-                .db
-                .flush()
-                .map(drop)
-                .map_err(|e| from_sled("close", &share.subject, e))
-        } else {
-            Ok(())
-        };
-        drop(share);
-        flushed
-    }
-}
-
-impl Drop for DbState {
-    /// A handle that was not closed gives its share back when it goes: through its
-    /// finalizer, or dropped without ever reaching JS (an `openAsync` result in a
-    /// worker being terminated). No extra flush: sled's own drop flushes.
-    fn drop(&mut self) {
-        // a panic here would abort the process
-        let _ = crate::boundary::catch_panic("finalize", || match self.detach() {
-            Some(share) => Self::finish(share, false),
-            None => Ok(()),
-        });
-    }
-}
 
 /// A handle on an open sled database (the facade's `Db` wraps it).
 #[napi(custom_finalize)]
@@ -107,25 +24,15 @@ pub struct NativeDb {
 }
 
 impl NativeDb {
-    pub fn from_shared(shared: Share) -> Result<NativeDb> {
-        let tree: &sled::Tree = &shared.db;
-        let default_tree = Arc::new(Slot::new(
-            tree.clone(),
-            format!("the default tree of {}", shared.subject),
-            shared.id(),
-            DEFAULT_TREE.to_vec(),
-            shared.hubs.clone(),
-        ));
-        Ok(NativeDb {
-            state: Arc::new(DbState {
-                path: shared.subject.clone(),
-                was_recovered: shared.db.was_recovered(),
-                closed: AtomicBool::new(false),
-                shared: RwLock::new(Some(shared)),
-                children: Mutex::new(Vec::new()),
-                default_tree,
-            }),
-        })
+    pub fn from_shared(shared: Share) -> NativeDb {
+        NativeDb {
+            state: Arc::new(DbState::new(shared)),
+        }
+    }
+
+    /// Runs `f` with the open database inside the entry guard.
+    fn with<T>(&self, op: &str, f: impl FnOnce(&Share) -> CoreResult<T>) -> Result<T> {
+        guard(op, || self.state.with(op, f))
     }
 }
 
@@ -133,7 +40,8 @@ impl NativeDb {
 #[napi]
 pub fn open(path: String, options: Option<NativeOpenOptions>) -> Result<NativeDb> {
     guard("open", || {
-        NativeDb::from_shared(registry::acquire(&path, &options.unwrap_or_default())?)
+        let options = options.unwrap_or_default().into();
+        registry::acquire(&path, &options).map(NativeDb::from_shared)
     })
 }
 
@@ -141,9 +49,9 @@ pub fn open(path: String, options: Option<NativeOpenOptions>) -> Result<NativeDb
 #[napi(ts_return_type = "Promise<NativeDb>")]
 pub fn open_async(path: String, options: Option<NativeOpenOptions>) -> Result<AsyncTask<OpenTask>> {
     guard("openAsync", || {
-        Ok(AsyncTask::new(OpenTask {
+        CoreResult::Ok(AsyncTask::new(OpenTask {
             path,
-            options: options.unwrap_or_default(),
+            options: options.unwrap_or_default().into(),
         }))
     })
 }
@@ -169,86 +77,47 @@ impl NativeDb {
     /// The canonical path of the database directory.
     #[napi(getter)]
     pub fn path(&self) -> String {
-        self.state.path.clone()
+        self.state.path().to_owned()
     }
 
     #[napi(getter)]
     pub fn closed(&self) -> bool {
-        self.state.closed.load(Ordering::Acquire)
+        self.state.closed()
     }
 
     /// Whether sled recovered an existing database when this path was first opened.
     #[napi(getter)]
     pub fn was_recovered(&self) -> bool {
-        self.state.was_recovered
+        self.state.was_recovered()
     }
 
     /// The default tree, as a tree handle sharing this handle's lifetime.
     #[napi]
     pub fn default_tree(&self) -> Result<NativeTree> {
-        self.state.with("defaultTree", |_| {
-            Ok(NativeTree::new(self.state.default_tree.clone()))
-        })
+        guard("defaultTree", || self.state.default_tree("defaultTree")).map(NativeTree::new)
     }
 
     #[napi]
     pub fn open_tree(&self, name: &[u8]) -> Result<NativeTree> {
-        self.state.with("openTree", |shared| {
-            // a tree is opened and registered as one step with respect to dropTree
-            let _tree_ops = shared.tree_ops.lock();
-            let tree = shared
-                .db
-                .open_tree(name)
-                .map_err(|e| from_sled("openTree", &shared.subject, e))?;
-            let subject = format!(
-                "tree {:?} of {}",
-                String::from_utf8_lossy(name),
-                shared.subject
-            );
-            let slot = Arc::new(Slot::new(
-                tree,
-                subject,
-                shared.id(),
-                name.to_vec(),
-                shared.hubs.clone(),
-            ));
-            shared.register_tree(name, &slot);
-            let weak: Weak<dyn Child> = Arc::downgrade(&slot) as Weak<dyn Child>;
-            self.state.adopt(weak);
-            Ok(NativeTree::new(slot))
-        })
+        guard("openTree", || self.state.open_tree(name)).map(NativeTree::new)
     }
 
     /// Drops a tree and invalidates every live handle of it, in every thread.
     #[napi]
     pub fn drop_tree(&self, name: &[u8]) -> Result<bool> {
-        self.state.with("dropTree", |shared| {
-            if name == DEFAULT_TREE {
-                return Err(coded(
-                    Code::Unsupported,
-                    &[],
-                    format!(
-                        "dropTree on {}: the default tree cannot be dropped",
-                        shared.subject
-                    ),
-                ));
-            }
-            shared
-                .drop_tree(name)
-                .map_err(|e| from_sled("dropTree", &shared.subject, e))
-        })
+        guard("dropTree", || self.state.drop_tree(name))
     }
 
     #[napi(ts_return_type = "Buffer[]")]
     pub fn tree_names(&self) -> Result<Vec<Bytes>> {
-        self.state.with("treeNames", |shared| {
+        self.with("treeNames", |shared| {
             Ok(shared.db.tree_names().into_iter().map(Bytes).collect())
         })
     }
 
     #[napi]
     pub fn generate_id(&self) -> Result<u64> {
-        self.state.with("generateId", |shared| {
+        self.with("generateId", |shared| {
             shared
                 .db
                 .generate_id()
@@ -258,7 +127,7 @@ impl NativeDb {
 
     #[napi]
     pub fn size_on_disk(&self) -> Result<f64> {
-        self.state.with("sizeOnDisk", |shared| {
+        self.with("sizeOnDisk", |shared| {
             shared
                 .db
                 .size_on_disk()
@@ -270,7 +139,7 @@ impl NativeDb {
     /// CRC32 over every tree (takes sled's process-wide write lock while it runs).
     #[napi]
     pub fn checksum(&self) -> Result<u32> {
-        self.state.with("checksum", |shared| {
+        self.with("checksum", |shared| {
             shared
                 .db
                 .checksum()
@@ -294,7 +163,7 @@ impl NativeDb {
     #[napi(ts_return_type = "Promise<void>")]
     pub fn close_async(&self) -> Result<AsyncTask<CloseTask>> {
         guard("closeAsync", || {
-            Ok(AsyncTask::new(CloseTask {
+            CoreResult::Ok(AsyncTask::new(CloseTask {
                 shared: self.state.detach(),
             }))
         })
@@ -307,5 +176,50 @@ impl ObjectFinalize for NativeDb {
         let state = self.state;
         off_transaction(move || drop(state));
         Ok(())
+    }
+}
+
+/// `openAsync`: recovery of a large database can take seconds.
+pub struct OpenTask {
+    path: String,
+    options: OpenOptions,
+}
+
+impl Task for OpenTask {
+    /// A share releases itself when dropped, so a result that never reaches JS (the
+    /// environment was torn down first) cannot keep the database open.
+    type Output = CoreResult<Share>;
+    type JsValue = NativeDb;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        Ok(catch_panic("openAsync", || {
+            registry::acquire(&self.path, &self.options)
+        }))
+    }
+
+    fn resolve(&mut self, env: Env, shared: Self::Output) -> Result<NativeDb> {
+        settle(&env, shared).map(NativeDb::from_shared)
+    }
+}
+
+/// `closeAsync`: the flush and, for the last handle, sled's drop, off the JS thread.
+/// The handle was already detached on the JS thread, so it is closed from the call on.
+pub struct CloseTask {
+    shared: Option<Share>,
+}
+
+impl Task for CloseTask {
+    type Output = CoreResult<()>;
+    type JsValue = ();
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        Ok(match self.shared.take() {
+            Some(shared) => catch_panic("closeAsync", || DbState::finish(shared, true)),
+            None => Ok(()),
+        })
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<()> {
+        settle(&env, output)
     }
 }

@@ -28,7 +28,7 @@ use napi::bindgen_prelude::Object;
 use napi::{sys, Env, Error, Result, Status};
 use napi_derive::napi;
 
-use crate::slot::Slot;
+use sled_core::slot::Slot;
 
 /// Where the data starts in the scratch buffer.
 pub const DATA: usize = 16;
@@ -129,10 +129,10 @@ fn word(bytes: &[u8], at: usize) -> u32 {
 /// its outcome into word 0.
 fn call(op: impl FnOnce(&sled::Tree, &[u8], &[u8]) -> sled::Result<Outcome>) {
     let _ = crate::scratch::with(|scratch| {
-        let outcome = if crate::boundary::in_transaction() {
+        let outcome = if sled_core::guard::in_transaction() {
             SLOW
         } else {
-            crate::boundary::catching(|| run(scratch, op)).unwrap_or(SLOW)
+            sled_core::guard::catching(|| run(scratch, op)).unwrap_or(SLOW)
         };
         scratch[..4].copy_from_slice(&outcome.to_ne_bytes());
     });
@@ -161,7 +161,9 @@ fn run(
             .get(index as usize)
             .filter(|entry| entry.generation == generation)
             .and_then(|entry| entry.slot.as_ref())?;
-        Some(slot.with_tree("fast", |tree| Ok(op(tree, key, value))))
+        Some(slot.with_tree("fast", |tree| {
+            Ok::<_, sled_core::Error>(op(tree, key, value))
+        }))
     });
     let Some(outcome) = outcome else {
         return SLOW;

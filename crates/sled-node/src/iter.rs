@@ -15,10 +15,12 @@ use napi::bindgen_prelude::{AsyncTask, ObjectFinalize, ToNapiValue, TypeName};
 use napi::{sys, Env, Result, Task, ValueType};
 use napi_derive::napi;
 use parking_lot::Mutex;
+use sled_core::error::Result as CoreResult;
 
 use crate::boundary::{catch_panic, guard};
-use crate::error::{closed, from_sled};
-use crate::slot::{Child, Slot};
+use crate::js_error::settle;
+use sled_core::error::{closed, from_sled};
+use sled_core::slot::{Child, Slot};
 
 const FIRST_CHUNK: usize = 16;
 const MAX_CHUNK: usize = 4096;
@@ -128,7 +130,7 @@ fn limit_of(limit: Option<f64>) -> u64 {
 }
 
 impl IterState {
-    pub fn range(tree: &Arc<Slot>, spec: &RangeSpec) -> Result<Arc<IterState>> {
+    pub fn range(tree: &Arc<Slot>, spec: &RangeSpec) -> CoreResult<Arc<IterState>> {
         let lo = bound(spec.lower.as_deref(), spec.lower_inclusive);
         let hi = bound(spec.upper.as_deref(), spec.upper_inclusive);
         let empty = is_empty_range(&lo, &hi);
@@ -146,7 +148,7 @@ impl IterState {
         prefix: &[u8],
         reverse: bool,
         limit: Option<f64>,
-    ) -> Result<Arc<IterState>> {
+    ) -> CoreResult<Arc<IterState>> {
         Self::start(tree, "scanPrefix", reverse, limit_of(limit), |t| {
             Some(t.scan_prefix(prefix))
         })
@@ -158,7 +160,7 @@ impl IterState {
         reverse: bool,
         remaining: u64,
         make: impl FnOnce(&sled::Tree) -> Option<sled::Iter>,
-    ) -> Result<Arc<IterState>> {
+    ) -> CoreResult<Arc<IterState>> {
         tree.with_tree(op, |t| {
             let state = Arc::new(IterState {
                 tree: tree.clone(),
@@ -183,7 +185,7 @@ impl IterState {
     }
 
     /// The next entries, or `None` when the iteration is over.
-    fn next_chunk(&self, op: &str) -> Result<Option<Chunk>> {
+    fn next_chunk(&self, op: &str) -> CoreResult<Option<Chunk>> {
         self.tree.with_tree(op, |_| {
             let mut cursor = self.cursor.lock();
             if cursor.closed {
@@ -252,7 +254,7 @@ impl NativeIter {
     #[napi(ts_return_type = "Promise<Buffer | null>")]
     pub fn next_chunk_async(&self) -> Result<AsyncTask<ChunkTask>> {
         guard("iterator next", || {
-            Ok(AsyncTask::new(ChunkTask {
+            CoreResult::Ok(AsyncTask::new(ChunkTask {
                 state: self.state.clone(),
             }))
         })
@@ -279,15 +281,17 @@ pub struct ChunkTask {
 }
 
 impl Task for ChunkTask {
-    type Output = Option<Chunk>;
+    type Output = CoreResult<Option<Chunk>>;
     type JsValue = Option<Chunk>;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        catch_panic("iterator next", || self.state.next_chunk("iterator next"))
+        Ok(catch_panic("iterator next", || {
+            self.state.next_chunk("iterator next")
+        }))
     }
 
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(output)
+    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        settle(&env, output)
     }
 }
 

@@ -1,9 +1,15 @@
 //! sled-node: a napi-rs binding of sled 0.34.7.
 //!
-//! Who owns what: a process-wide registry (`registry.rs`) maps each canonical path to
-//! one shared `sled::Db`, counted by [`registry::Share`]s, for every thread and worker.
-//! Each JS `Db` owns a `NativeDb` (`db.rs`) holding one share plus weak links to the
-//! slots (`slot.rs`) of everything it created; each slot holds exactly one sled clone.
+//! Files named `core:…` are in `crates/sled-core` (no Node-API; `cargo test` covers them,
+//! threads included); the others are this crate's, which converts arguments and results
+//! and owns the JS classes.
+//!
+//! Who owns what: a process-wide registry (`core:registry.rs`) maps each canonical path
+//! to one shared `sled::Db`, counted by `Share`s, for every thread and worker. Each JS
+//! `Db` owns a `NativeDb` (`db.rs`) whose state (`core:handle.rs`) holds one share plus
+//! weak links to the slots (`core:slot.rs`) of the trees it opened; each slot holds
+//! exactly one sled clone, and the iterators and subscribers of a tree are children of
+//! its slot.
 //! `close()` empties those slots, then drops the share; the last share drops sled's Db
 //! on the calling thread, so the file lock is free when `close()` returns. Finalizers
 //! do the same for handles that are never closed, and a share that never reached JS
@@ -12,10 +18,12 @@
 //! Which thread runs what: sync methods run on the calling JS thread (`get`,
 //! `containsKey`, `insert` and `remove` through the argument-free calls of `fast.rs`
 //! when their bytes fit in the thread's scratch buffer); `…Async`
-//! methods run on the libuv pool (`tasks.rs`); each watched tree has one pump thread
-//! (`subscriber.rs`). Every entry point runs inside `boundary::guard` (panics become
-//! `SLED_PANIC`; calls from a transaction callback become `SLED_TRANSACTION_MISUSE`).
-//! Errors are coded in one place (`error.rs`) and turned into JS classes by the facade.
+//! methods run on the libuv pool (each task beside the type it belongs to: `db.rs`,
+//! `tree.rs`, `iter.rs`); each watched tree has one pump thread (`core:watch.rs`).
+//! Every entry point runs inside `boundary::guard` (`core:guard.rs`: panics become `SLED_PANIC`; calls
+//! from a transaction callback become `SLED_TRANSACTION_MISUSE`). The napi-free parts
+//! (errors with their codes, the guard, settings, batches) are in `crates/sled-core`;
+//! `js_error.rs` builds each error as the JS class the facade registered for its code.
 //!
 //! # Lock discipline
 //!
@@ -37,7 +45,7 @@
 //!   channel per sled subscriber; a writer blocks on a full channel with the read side
 //!   held. The binding registers exactly one sled subscriber per tree, drains it on its
 //!   own thread without ever waiting for JS, and never drops it while writers can reach
-//!   it (`subscriber.rs` gives the argument in full).
+//!   it (`core:watch.rs` gives the argument in full).
 //! - sled's internal locks (page cache, log, flusher) are taken only inside sled calls,
 //!   which never call back into the binding.
 //!
@@ -66,21 +74,23 @@
 //! Order where two are held: Db handle → slot → (cursor | hub → queue → notify);
 //! registry → sled's flush.
 
-// napi's exports are registered only in the cdylib build; under `cargo test` they look unused
-#![cfg_attr(test, allow(dead_code))]
-
-mod batch;
+// napi-rs registers free `#[napi]` functions only in the cdylib build: under `cargo test`
+// they, and what only they use, look unused. The allowance is limited to the modules
+// that export such functions.
+#[cfg_attr(test, allow(dead_code))]
 mod boundary;
 mod bytes;
+#[cfg_attr(test, allow(dead_code))]
 mod db;
-mod error;
+#[cfg_attr(test, allow(dead_code))]
 mod fast;
 mod iter;
+#[cfg_attr(test, allow(dead_code))]
+mod js_error;
 mod options;
-mod registry;
+#[cfg_attr(test, allow(dead_code))]
 mod scratch;
-mod slot;
 mod subscriber;
-mod tasks;
+#[cfg_attr(test, allow(dead_code))]
 mod transaction;
 mod tree;

@@ -25,10 +25,11 @@ use sled::transaction::{
 };
 use sled::Transactional;
 
-use crate::boundary::{guard, inside_transaction};
+use crate::boundary::{caught, guard, inside_transaction};
 use crate::bytes::MaybeBytes;
-use crate::error::{closed, coded, from_sled, Code};
+use crate::js_error::Fail;
 use crate::tree::NativeTree;
+use sled_core::error::{closed, from_sled, Code, Error};
 
 /// What the `NativeTxTree`s of one callback run share.
 struct Run {
@@ -51,6 +52,14 @@ impl NativeTxTree {
         op: &str,
         f: impl FnOnce(&TransactionalTree) -> std::result::Result<T, UnabortableTransactionError>,
     ) -> Result<T> {
+        caught(op, || self.view(op, f))
+    }
+
+    fn view<T>(
+        &self,
+        op: &str,
+        f: impl FnOnce(&TransactionalTree) -> std::result::Result<T, UnabortableTransactionError>,
+    ) -> sled_core::Result<T> {
         let views = self.run.views.get();
         if views.is_null() {
             return Err(closed(
@@ -68,9 +77,8 @@ impl NativeTxTree {
             Err(UnabortableTransactionError::Conflict) => {
                 // sled re-runs the callback; the error only unwinds the user's code
                 self.run.conflict.set(true);
-                Err(coded(
+                Err(Error::new(
                     Code::TransactionConflict,
-                    &[],
                     format!("{op}: transaction conflict, it will be retried"),
                 ))
             }
@@ -116,8 +124,10 @@ impl NativeTxTree {
     /// Applies a packed batch (see `batch.rs`) inside the transaction.
     #[napi]
     pub fn apply(&self, batch: &[u8]) -> Result<()> {
-        let batch = crate::batch::unpack(batch)?;
-        self.with("transaction apply", |t| t.apply_batch(&batch))
+        caught("transaction apply", || {
+            let batch = sled_core::batch::unpack(batch)?;
+            self.view("transaction apply", |t| t.apply_batch(&batch))
+        })
     }
 
     #[napi]
@@ -183,21 +193,21 @@ pub fn transaction<'env>(
     trees: Vec<ClassInstance<'env, NativeTree>>,
     callback: Function<'env, Vec<NativeTxTree>, Unknown<'env>>,
 ) -> Result<Unknown<'env>> {
-    guard("transaction", || {
+    guard("transaction", || -> std::result::Result<_, Fail> {
         let Some(first) = trees.first() else {
-            return Err(coded(
+            return Err(Error::new(
                 Code::InvalidArgValue,
-                &[],
                 "The argument 'trees' must not be empty",
-            ));
+            )
+            .into());
         };
         let db_id = first.slot().db_id;
         if trees.iter().any(|t| t.slot().db_id != db_id) {
-            return Err(coded(
+            return Err(Error::new(
                 Code::InvalidArgValue,
-                &[],
                 "transaction: every tree must belong to the same database",
-            ));
+            )
+            .into());
         }
         // sled would hand out two views of one tree whose writes do not see each other
         for (i, tree) in trees.iter().enumerate() {
@@ -205,11 +215,10 @@ pub fn transaction<'env>(
                 .iter()
                 .position(|t| t.slot().name == tree.slot().name)
             {
-                return Err(coded(
-                    Code::InvalidArgValue,
-                    &[],
-                    format!("The argument 'trees' must not list one tree twice: trees[{i}] is the same tree as trees[{j}]"),
-                ));
+                return Err(Error::new(
+                Code::InvalidArgValue,
+                format!("The argument 'trees' must not list one tree twice: trees[{i}] is the same tree as trees[{j}]"),
+                ).into());
             }
         }
         // pinned (a clone each, no lock held) for the whole transaction, so close() and
@@ -217,7 +226,7 @@ pub fn transaction<'env>(
         let pinned = trees
             .iter()
             .map(|t| t.slot().pin("transaction"))
-            .collect::<Result<Vec<_>>>()?;
+            .collect::<sled_core::Result<Vec<_>>>()?;
         let sled_trees: Vec<sled::Tree> = pinned.iter().map(|p| p.tree.clone()).collect();
         let subject = first.slot().subject.clone();
         let returned: Cell<sys::napi_value> = Cell::new(ptr::null_mut());
@@ -260,8 +269,8 @@ pub fn transaction<'env>(
             // SAFETY: the value was returned by the callback in this same native call,
             // so its handle scope is still open
             Ok(()) => Ok(unsafe { Unknown::from_raw_unchecked(env.raw(), returned.get()) }),
-            Err(TransactionError::Abort(e)) => Err(e),
-            Err(TransactionError::Storage(e)) => Err(from_sled("transaction", &subject, e)),
+            Err(TransactionError::Abort(e)) => Err(e.into()),
+            Err(TransactionError::Storage(e)) => Err(from_sled("transaction", &subject, e).into()),
         }
     })
 }

@@ -8,12 +8,13 @@ use std::sync::Arc;
 use napi::bindgen_prelude::{AsyncTask, ObjectFinalize};
 use napi::{Env, Result, Task};
 use napi_derive::napi;
+use sled_core::error::Result as CoreResult;
 
-use crate::boundary::guard;
-use crate::bytes::{MaybeBytes, MaybeEntry};
+use crate::boundary::{catch_panic, guard};
+use crate::bytes::{MaybeBytes, MaybeEntry, PackedValues};
 use crate::iter::{IterState, NativeIter, RangeSpec};
-use crate::slot::{Child, Slot};
-use crate::tasks::{FlushTask, GetManyTask, TreeOp, TreeOpTask};
+use crate::js_error::settle;
+use sled_core::slot::{Child, Slot};
 
 #[napi(custom_finalize)]
 pub struct NativeTree {
@@ -83,12 +84,12 @@ impl NativeTree {
     /// Looks up every key in one call; the values come back packed in one Buffer
     /// (see `bytes::PackedValues`) rather than as a Buffer each.
     #[napi(ts_return_type = "Buffer")]
-    pub fn get_many(&self, keys: Vec<&[u8]>) -> Result<crate::bytes::PackedValues> {
+    pub fn get_many(&self, keys: Vec<&[u8]>) -> Result<PackedValues> {
         self.run("getMany", |tree| {
             keys.iter()
                 .map(|key| tree.get(key))
                 .collect::<sled::Result<Vec<_>>>()
-                .map(crate::bytes::PackedValues)
+                .map(PackedValues)
         })
     }
 
@@ -109,15 +110,20 @@ impl NativeTree {
     #[napi]
     pub fn apply(&self, batch: &[u8]) -> Result<()> {
         guard("apply", || {
-            let batch = crate::batch::unpack(batch)?;
+            let batch = sled_core::batch::unpack(batch)?;
             self.slot.with("apply", |tree| tree.apply_batch(batch))
         })
     }
 
     #[napi(ts_return_type = "Promise<void>")]
     pub fn apply_async(&self, batch: &[u8]) -> Result<AsyncTask<TreeOpTask>> {
-        let batch = crate::batch::unpack(batch)?;
-        self.op_task("applyAsync", TreeOp::Apply(batch))
+        self.task("applyAsync", |slot| {
+            let batch = sled_core::batch::unpack(batch)?;
+            Ok(TreeOpTask {
+                slot,
+                op: TreeOp::Apply(Some(batch)),
+            })
+        })
     }
 
     #[napi]
@@ -184,7 +190,7 @@ impl NativeTree {
     #[napi(ts_return_type = "Promise<number>")]
     pub fn flush_async(&self) -> Result<AsyncTask<FlushTask>> {
         guard("flushAsync", || {
-            Ok(AsyncTask::new(FlushTask {
+            CoreResult::Ok(AsyncTask::new(FlushTask {
                 slot: self.slot.clone(),
             }))
         })
@@ -200,7 +206,7 @@ impl NativeTree {
     #[napi(ts_return_type = "Promise<Buffer>")]
     pub fn get_many_async(&self, keys: Vec<&[u8]>) -> Result<AsyncTask<GetManyTask>> {
         let keys = keys.iter().map(|key| key.to_vec()).collect();
-        self.task("getAsync", |slot| GetManyTask { slot, keys })
+        self.task("getAsync", |slot| Ok(GetManyTask { slot, keys }))
     }
 
     #[napi(ts_return_type = "Promise<Buffer | undefined>")]
@@ -287,18 +293,22 @@ impl NativeTree {
 }
 
 impl NativeTree {
-    /// Starts an async op; a closed handle rejects at once rather than on the pool.
-    /// A pool task made by `make` from this handle's slot; a closed handle throws here,
-    /// synchronously, rather than from the pool.
-    fn task<T: Task>(&self, op: &str, make: impl FnOnce(Arc<Slot>) -> T) -> Result<AsyncTask<T>> {
+    /// A pool task made by `make` from this handle's slot. A closed handle or an
+    /// argument `make` refuses throws here, synchronously (the facade turns that into a
+    /// rejected promise), rather than from the pool.
+    fn task<T: Task>(
+        &self,
+        op: &str,
+        make: impl FnOnce(Arc<Slot>) -> CoreResult<T>,
+    ) -> Result<AsyncTask<T>> {
         guard(op, || {
-            self.slot.with_tree(op, |_| Ok(()))?;
-            Ok(AsyncTask::new(make(self.slot.clone())))
+            self.slot.with_tree(op, |_| CoreResult::Ok(()))?;
+            make(self.slot.clone()).map(AsyncTask::new)
         })
     }
 
     fn op_task(&self, op: &str, tree_op: TreeOp) -> Result<AsyncTask<TreeOpTask>> {
-        self.task(op, |slot| TreeOpTask { slot, op: tree_op })
+        self.task(op, |slot| Ok(TreeOpTask { slot, op: tree_op }))
     }
 }
 
@@ -314,5 +324,98 @@ impl ObjectFinalize for NativeTree {
             crate::boundary::off_transaction(move || slot.close());
         }
         Ok(())
+    }
+}
+
+// The pool tasks of a tree (`…Async`). Each copies its arguments (JS may mutate a
+// Buffer while the task runs), catches panics itself (a panic in `compute` would abort
+// the process), and uses the slot's read lock only while sled runs, so `close()` waits
+// for it. Errors are kept as the task's output and built as JS errors in `resolve`,
+// on the JS thread.
+
+pub enum TreeOp {
+    Get(Vec<u8>),
+    Insert(Vec<u8>, Vec<u8>),
+    Remove(Vec<u8>),
+    /// Taken by the one run of `compute`.
+    Apply(Option<sled::Batch>),
+}
+
+/// get / insert / remove / apply off the JS thread.
+pub struct TreeOpTask {
+    slot: Arc<Slot>,
+    op: TreeOp,
+}
+
+impl Task for TreeOpTask {
+    type Output = CoreResult<Option<sled::IVec>>;
+    type JsValue = MaybeBytes;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let name = match &self.op {
+            TreeOp::Get(_) => "getAsync",
+            TreeOp::Insert(..) => "insertAsync",
+            TreeOp::Remove(_) => "removeAsync",
+            TreeOp::Apply(_) => "applyAsync",
+        };
+        let (slot, op) = (&self.slot, &mut self.op);
+        Ok(catch_panic(name, || {
+            slot.with(name, |tree| match op {
+                TreeOp::Get(key) => tree.get(key),
+                TreeOp::Insert(key, value) => tree.insert(key.as_slice(), value.as_slice()),
+                TreeOp::Remove(key) => tree.remove(key),
+                TreeOp::Apply(batch) => tree
+                    .apply_batch(batch.take().unwrap_or_default())
+                    .map(|()| None),
+            })
+        }))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        settle(&env, output).map(MaybeBytes)
+    }
+}
+
+/// Several `getAsync` calls of one tick in one pool task (the facade coalesces
+/// them): the pool hop is paid once per batch, not once per key.
+pub struct GetManyTask {
+    slot: Arc<Slot>,
+    keys: Vec<Vec<u8>>,
+}
+
+impl Task for GetManyTask {
+    type Output = CoreResult<Vec<Option<sled::IVec>>>;
+    type JsValue = PackedValues;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        Ok(catch_panic("getAsync", || {
+            self.slot.with("getAsync", |tree| {
+                self.keys.iter().map(|key| tree.get(key)).collect()
+            })
+        }))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        settle(&env, output).map(PackedValues)
+    }
+}
+
+/// `flushAsync`: sled's flush blocks on disk I/O.
+pub struct FlushTask {
+    slot: Arc<Slot>,
+}
+
+impl Task for FlushTask {
+    type Output = CoreResult<usize>;
+    type JsValue = f64;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        Ok(catch_panic("flushAsync", || {
+            self.slot.with("flushAsync", |tree| tree.flush())
+        }))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<f64> {
+        settle(&env, output).map(|n| n as f64)
     }
 }

@@ -3,14 +3,11 @@
 //! `[value len u32][value]`, little-endian. One buffer instead of an array of
 //! Buffers keeps a 1,000-operation batch to a single argument conversion.
 
-use napi::Result;
+use crate::error::{Code, Error, Result};
 
-use crate::error::{coded, Code};
-
-fn malformed() -> napi::Error {
-    coded(
+fn malformed() -> Error {
+    Error::new(
         Code::InvalidArgValue,
-        &[],
         "The argument 'batch' is not a packed sled-node batch",
     )
 }
@@ -63,6 +60,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_batch_decodes_to_its_operations() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        db.insert(b"gone", b"x").unwrap();
+        let batch = unpack(&[
+            1, 1, 0, 0, 0, b'k', 1, 0, 0, 0, b'v', 0, 4, 0, 0, 0, b'g', b'o', b'n', b'e',
+        ])
+        .unwrap();
+        db.apply_batch(batch).unwrap();
+        assert_eq!(db.get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
+        assert_eq!(db.get(b"gone").unwrap(), None);
+    }
+
+    #[test]
     fn truncated_and_unknown_ops_are_errors() {
         assert!(unpack(&[]).is_ok());
         assert!(unpack(&[1, 1, 0, 0, 0, b'k', 1, 0, 0, 0, b'v']).is_ok());
@@ -70,5 +80,11 @@ mod tests {
         assert!(unpack(&[1, 1, 0, 0, 0, b'k', 9, 0, 0, 0, b'v']).is_err());
         assert!(unpack(&[2, 0, 0, 0, 0]).is_err());
         assert!(unpack(&[0, 255, 255, 255, 255]).is_err());
+        // every truncation of a valid batch is refused, none panics
+        let whole = [1, 2, 0, 0, 0, b'k', b'2', 3, 0, 0, 0, b'v', b'a', b'l'];
+        for end in 1..whole.len() {
+            let err = unpack(&whole[..end]).unwrap_err();
+            assert_eq!(err.code, Code::InvalidArgValue);
+        }
     }
 }

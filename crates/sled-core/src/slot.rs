@@ -1,5 +1,5 @@
-//! A closable holder of one sled `Tree` clone, and the `Child` trait a handle uses to
-//! close what it created (the iterators and subscribers of a tree register with its slot).
+//! A closable holder of one sled `Tree` clone. The iterators and subscribers of a tree
+//! are children of its slot (`children.rs`) and close with it.
 //!
 //! sled keeps its file lock until every clone of its Db, Trees and Iters is dropped,
 //! so each clone lives in exactly one slot, and closing empties the slot.
@@ -20,11 +20,11 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::{self, ThreadId};
 
-use napi::Result;
 use parking_lot::{Condvar, Mutex, RwLock};
 
-use crate::error::{closed, coded, dropped, from_sled, Code};
-use crate::subscriber::Hubs;
+pub use crate::children::{Child, Children};
+use crate::error::{closed, dropped, from_io, from_sled, Code, Error, Result};
+use crate::watch::{Hubs, Notify, State};
 
 const OPEN: u8 = 0;
 const CLOSED: u8 = 1;
@@ -45,9 +45,7 @@ pub struct HandleLock(());
 impl HandleLock {
     pub fn enter(op: &str, subject: &str) -> Result<HandleLock> {
         if HELD.with(|held| held.replace(true)) {
-            return Err(coded(
-                Code::ReportableBug,
-                &[],
+            return Err(Error::new(Code::ReportableBug,
                 format!("{op} on {subject}: a handle lock was taken twice on one thread (refused rather than risk a deadlock); please report this"),
             ));
         }
@@ -61,11 +59,6 @@ impl Drop for HandleLock {
     }
 }
 
-/// Something a handle created and must empty when it closes.
-pub trait Child: Send + Sync {
-    fn close(&self);
-}
-
 pub struct Slot {
     status: AtomicU8,
     state: RwLock<Option<sled::Tree>>,
@@ -73,7 +66,7 @@ pub struct Slot {
     pins: Mutex<Vec<ThreadId>>,
     unpinned: Condvar,
     /// Iterators and subscribers reading this tree; closed with it.
-    children: Mutex<Vec<Weak<dyn Child>>>,
+    children: Children,
     /// `tree "name" of /path`, for messages.
     pub subject: String,
     /// Identifies the shared database the tree belongs to (transactions need one Db).
@@ -114,7 +107,7 @@ impl Slot {
             state: RwLock::new(Some(tree)),
             pins: Mutex::new(Vec::new()),
             unpinned: Condvar::new(),
-            children: Mutex::new(Vec::new()),
+            children: Children::default(),
             subject,
             db_id,
             name,
@@ -129,13 +122,18 @@ impl Slot {
         })
     }
 
-    /// Like [`Slot::with`] for work whose errors are already napi errors.
-    pub fn with_tree<T>(&self, op: &str, f: impl FnOnce(&sled::Tree) -> Result<T>) -> Result<T> {
+    /// Like [`Slot::with`] for work with errors of its own (any type a core error
+    /// converts into).
+    pub fn with_tree<T, E: From<Error>>(
+        &self,
+        op: &str,
+        f: impl FnOnce(&sled::Tree) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         let _held = HandleLock::enter(op, &self.subject)?;
         self.refuse_ended(op)?;
         match &*self.state.read() {
             Some(tree) => f(tree),
-            None => Err(self.ended(op)),
+            None => Err(self.ended(op).into()),
         }
     }
 
@@ -165,7 +163,7 @@ impl Slot {
         }
     }
 
-    fn ended(&self, op: &str) -> napi::Error {
+    fn ended(&self, op: &str) -> Error {
         if self.status.load(Ordering::Acquire) == DROPPED {
             dropped(op, &self.subject)
         } else {
@@ -174,9 +172,28 @@ impl Slot {
     }
 
     pub fn adopt(&self, child: Weak<dyn Child>) {
-        let mut children = self.children.lock();
-        children.retain(|c| c.strong_count() > 0);
-        children.push(child);
+        self.children.adopt(child);
+    }
+
+    /// Starts a subscriber of `prefix` on this tree (see `watch.rs`): it gets the events
+    /// of writes that begin after this returns, until it, its tree or its database closes.
+    pub fn watch(
+        self: &Arc<Self>,
+        prefix: &[u8],
+        high_water_mark: u32,
+        notify: Option<Box<dyn Notify>>,
+    ) -> Result<Arc<State>> {
+        self.with_tree("watchPrefix", |t| {
+            let hub = self
+                .hubs
+                .of(&self.name, t)
+                .map_err(|e| from_io("watchPrefix", &self.subject, &e))?;
+            let state = State::new(prefix, high_water_mark, notify, self.subject.clone());
+            hub.join(&state);
+            let child: Arc<dyn Child> = state.clone();
+            self.adopt(Arc::downgrade(&child));
+            Ok(state)
+        })
     }
 
     pub fn mark_dropped(&self) {
@@ -190,10 +207,7 @@ impl Slot {
         // waits only for operations already running sled (none runs JS)
         let tree = self.state.write().take();
         drop(tree);
-        let children = std::mem::take(&mut *self.children.lock());
-        for child in children.iter().filter_map(Weak::upgrade) {
-            child.close();
-        }
+        self.children.close_all();
         // this thread's own pins (a finalizer run inside its transaction callback)
         // end when that callback returns; waiting for them would never end
         let me = thread::current().id();
@@ -238,8 +252,8 @@ mod tests {
         let (slot, _db) = slot();
         let inner = slot.clone();
         let nested = within_deadline(move || {
-            slot.with_tree("outer", |_| {
-                Ok(inner.with_tree("inner", |_| Ok(())).is_err())
+            slot.with_tree("outer", |_| -> Result<bool> {
+                Ok(inner.with_tree("inner", |_| Result::Ok(())).is_err())
             })
         });
         assert!(nested.unwrap(), "the nested acquisition must fail");
@@ -248,8 +262,8 @@ mod tests {
     #[test]
     fn the_handle_lock_is_free_again_after_an_operation() {
         let (slot, _db) = slot();
-        slot.with_tree("first", |_| Ok(())).unwrap();
-        slot.with_tree("second", |_| Ok(())).unwrap();
+        slot.with_tree("first", |_| Result::Ok(())).unwrap();
+        slot.with_tree("second", |_| Result::Ok(())).unwrap();
     }
 
     #[test]
@@ -286,7 +300,7 @@ mod tests {
         within_deadline(move || {
             let _pin = slot.pin("transaction").unwrap();
             slot.close();
-            assert!(slot.with_tree("get", |_| Ok(())).is_err());
+            assert!(slot.with_tree("get", |_| Result::Ok(())).is_err());
         });
     }
 
@@ -295,11 +309,7 @@ mod tests {
         let (slot, _db) = slot();
         slot.mark_dropped();
         slot.close();
-        let err = slot.with_tree("get", |_| Ok(())).unwrap_err();
-        assert!(
-            err.reason.contains("SLED_COLLECTION_NOT_FOUND"),
-            "{}",
-            err.reason
-        );
+        let err = slot.with_tree("get", |_| Result::Ok(())).unwrap_err();
+        assert_eq!(err.code, Code::CollectionNotFound, "{}", err.message);
     }
 }

@@ -13,13 +13,13 @@ use std::mem::ManuallyDrop;
 use std::path::PathBuf;
 use std::sync::{Arc, LazyLock, Weak};
 
-use napi::Result;
 use parking_lot::{Condvar, Mutex};
 
-use crate::error::{coded, from_io, from_sled, Code};
-use crate::options::{NativeOpenOptions, Settings, Stored};
+use crate::error::{from_io, from_sled, Code, Error, Result};
+use crate::settings::{OpenOptions, Settings, Stored};
+
 use crate::slot::Slot;
-use crate::subscriber::Hubs;
+use crate::watch::Hubs;
 
 /// One handle's share of an open database: dropping it gives the share back
 /// ([`release`]), wherever that happens — `close()`, a finalizer, or a result that
@@ -63,7 +63,7 @@ pub struct Shared {
     /// Every live tree slot of this database by tree name, across all handles
     /// and threads, so `dropTree` can invalidate them all.
     trees: Mutex<HashMap<Vec<u8>, Vec<Weak<Slot>>>>,
-    /// The subscriber hub of each watched tree (see `subscriber.rs`).
+    /// The subscriber hub of each watched tree (see `watch.rs`).
     pub hubs: Arc<Hubs>,
     /// Held by `openTree` and `dropTree` for their whole step.
     pub tree_ops: Mutex<()>,
@@ -121,7 +121,7 @@ fn canonical(path: &str) -> Result<PathBuf> {
 }
 
 /// Returns the shared database for `path`, opening it if no handle has it open.
-pub fn acquire(path: &str, opts: &NativeOpenOptions) -> Result<Share> {
+pub fn acquire(path: &str, opts: &OpenOptions) -> Result<Share> {
     let settings = Settings::from_options(opts)?;
     let create_new = opts.create_new.unwrap_or(false);
     let path = canonical(path)?;
@@ -130,14 +130,13 @@ pub fn acquire(path: &str, opts: &NativeOpenOptions) -> Result<Share> {
     loop {
         match entries.get_mut(&path) {
             Some(Entry::Open { shared, handles }) => {
-                let mut conflicts = shared.settings.conflicts(opts)?;
+                let mut conflicts = shared.settings.conflicts(&settings, opts);
                 if create_new {
                     conflicts.insert(0, "createNew");
                 }
                 if !conflicts.is_empty() {
-                    return Err(coded(
+                    return Err(Error::new(
                         Code::OptionsConflict,
-                        &[],
                         format!(
                             "open on {subject}: the database is already open in this process \
                              with different options ({})",
@@ -164,7 +163,7 @@ pub fn acquire(path: &str, opts: &NativeOpenOptions) -> Result<Share> {
     };
 
     // sled may take long (recovery); the registry lock is not held meanwhile
-    let opened = crate::boundary::catching(|| settings.to_config(&path, create_new).open());
+    let opened = crate::guard::catching(|| settings.to_config(&path, create_new).open());
     let mut entries = REGISTRY.entries.lock();
     let result = match opened {
         Ok(Ok(db)) => {
@@ -192,7 +191,7 @@ pub fn acquire(path: &str, opts: &NativeOpenOptions) -> Result<Share> {
         }
         Err(panic) => {
             entries.remove(&path);
-            Err(crate::boundary::panicked(
+            Err(crate::guard::panicked(
                 &format!("open on {subject}: sled"),
                 &panic,
             ))
@@ -225,7 +224,7 @@ fn release(shared: Arc<Shared>) {
     drop(owned);
     // sled's Drop flushes and joins its flusher thread; its final fsync unwraps, so a
     // failing disk would panic here: contain it, the lock is released either way
-    let _ = crate::boundary::catching(move || drop(shared));
+    let _ = crate::guard::catching(move || drop(shared));
     wait_for_unlock(&path);
     REGISTRY.entries.lock().remove(&path);
     REGISTRY.changed.notify_all();
@@ -247,11 +246,13 @@ fn verify_conf(path: &std::path::Path, subject: &str) -> Result<Stored> {
     }
     let (text, crc) = bytes.split_at(bytes.len() - 4);
     if crc32fast::hash(text).to_le_bytes() != crc {
-        return Err(coded(
-            Code::Corruption,
-            &[("at", "conf".into())],
-            format!("open on {subject}: the conf file is corrupt (checksum mismatch)"),
-        ));
+        return Err(Error {
+            at: Some("conf".into()),
+            ..Error::new(
+                Code::Corruption,
+                format!("open on {subject}: the conf file is corrupt (checksum mismatch)"),
+            )
+        });
     }
     Ok(Stored::parse(&String::from_utf8_lossy(text)))
 }
@@ -290,7 +291,7 @@ fn wait_for_unlock(path: &std::path::Path) {
 /// forever; the open transaction is abandoned and writes since the last background
 /// flush are not made durable.
 pub fn flush_all() {
-    if crate::boundary::in_transaction() {
+    if crate::guard::in_transaction() {
         return;
     }
     // flushed under the registry lock, without cloning: a clone held here could
@@ -298,7 +299,7 @@ pub fn flush_all() {
     let entries = REGISTRY.entries.lock();
     for entry in entries.values() {
         if let Entry::Open { shared, .. } = entry {
-            let _ = crate::boundary::catching(|| shared.db.flush());
+            let _ = crate::guard::catching(|| shared.db.flush());
         }
     }
 }
