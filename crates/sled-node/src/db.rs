@@ -115,6 +115,7 @@ impl NativeDb {
             shared.id(),
             DEFAULT_TREE.to_vec(),
             shared.hubs.clone(),
+            shared.capture.clone(),
         ));
         Ok(NativeDb {
             state: Arc::new(DbState {
@@ -211,11 +212,25 @@ impl NativeDb {
                 shared.id(),
                 name.to_vec(),
                 shared.hubs.clone(),
+                shared.capture.clone(),
             ));
             shared.register_tree(name, &slot);
             let weak: Weak<dyn Child> = Arc::downgrade(&slot) as Weak<dyn Child>;
             self.state.adopt(weak);
             Ok(NativeTree::new(slot))
+        })
+    }
+
+    /// Starts an online backup into `destination` (which must not exist or be an empty
+    /// directory); `job` reports its progress and cancels it. See `backup.rs`.
+    #[napi(ts_return_type = "Promise<BackupSummary>")]
+    pub fn backup(
+        &self,
+        destination: String,
+        job: &crate::backup_job::NativeBackup,
+    ) -> Result<AsyncTask<crate::backup_job::BackupTask>> {
+        self.state.with("backup", |shared| {
+            crate::backup_job::start(shared, destination, job, |c| self.state.adopt(c))
         })
     }
 

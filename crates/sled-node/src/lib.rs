@@ -64,9 +64,12 @@
 // napi's exports are registered only in the cdylib build; under `cargo test` they look unused
 #![cfg_attr(test, allow(dead_code))]
 
+mod backup;
+mod backup_job;
 mod batch;
 mod boundary;
 mod bytes;
+mod capture;
 mod db;
 mod error;
 mod iter;

@@ -23,6 +23,7 @@ use std::thread::{self, ThreadId};
 use napi::Result;
 use parking_lot::{Condvar, Mutex, RwLock};
 
+use crate::capture::{Capture, Recorder};
 use crate::error::{closed, coded, dropped, from_sled, Code};
 use crate::subscriber::Hubs;
 
@@ -82,6 +83,8 @@ pub struct Slot {
     /// the subscriber hub is per tree.
     pub name: Vec<u8>,
     pub hubs: Arc<Hubs>,
+    /// The database's backup capture: every write goes through [`Slot::write`].
+    pub capture: Arc<Capture>,
 }
 
 /// A transaction's hold on a tree: a clone of it, counted by the slot until dropped.
@@ -108,6 +111,7 @@ impl Slot {
         db_id: usize,
         name: Vec<u8>,
         hubs: Arc<Hubs>,
+        capture: Arc<Capture>,
     ) -> Slot {
         Slot {
             status: AtomicU8::new(OPEN),
@@ -119,7 +123,18 @@ impl Slot {
             db_id,
             name,
             hubs,
+            capture,
         }
+    }
+
+    /// A write `f` of `tree` (this slot's): `f` records each key before writing it,
+    /// for a running backup (see `capture.rs`).
+    pub fn write<T>(
+        &self,
+        tree: &sled::Tree,
+        f: impl FnOnce(&Recorder<'_>) -> sled::Result<T>,
+    ) -> sled::Result<T> {
+        self.capture.write(&self.name, tree, f)
     }
 
     /// Runs `f` on the tree, mapping sled's error; `SLED_CLOSED` if closed.
@@ -219,7 +234,14 @@ mod tests {
     fn slot() -> (Arc<Slot>, sled::Db) {
         let db = sled::Config::new().temporary(true).open().unwrap();
         let tree = db.open_tree("t").unwrap();
-        let slot = Slot::new(tree, "t".into(), 1, b"t".to_vec(), Arc::default());
+        let slot = Slot::new(
+            tree,
+            "t".into(),
+            1,
+            b"t".to_vec(),
+            Arc::default(),
+            Arc::default(),
+        );
         (Arc::new(slot), db)
     }
 

@@ -19,7 +19,8 @@ pub enum TreeOp {
     Get(Vec<u8>),
     Insert(Vec<u8>, Vec<u8>),
     Remove(Vec<u8>),
-    Apply(sled::Batch),
+    /// The batch and the keys it writes.
+    Apply(sled::Batch, Vec<Vec<u8>>),
 }
 
 /// get / insert / remove off the JS thread.
@@ -37,14 +38,16 @@ impl Task for TreeOpTask {
             TreeOp::Get(_) => ("getAsync", &self.slot),
             TreeOp::Insert(..) => ("insertAsync", &self.slot),
             TreeOp::Remove(_) => ("removeAsync", &self.slot),
-            TreeOp::Apply(_) => ("applyAsync", &self.slot),
+            TreeOp::Apply(..) => ("applyAsync", &self.slot),
         };
         catch_panic(name, || {
             slot.with(name, |tree| match &self.op {
                 TreeOp::Get(key) => tree.get(key),
-                TreeOp::Insert(key, value) => tree.insert(key.as_slice(), value.as_slice()),
-                TreeOp::Remove(key) => tree.remove(key),
-                TreeOp::Apply(batch) => tree.apply_batch(batch.clone()).map(|()| None),
+                TreeOp::Insert(key, value) => slot.write(tree, |r| r.insert(key, value)),
+                TreeOp::Remove(key) => slot.write(tree, |r| r.remove(key)),
+                TreeOp::Apply(batch, keys) => slot
+                    .write(tree, |r| r.apply(batch.clone(), keys))
+                    .map(|()| None),
             })
         })
     }

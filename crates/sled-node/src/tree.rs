@@ -90,29 +90,34 @@ impl NativeTree {
     /// Stores `value` under `key`; returns the previous value.
     #[napi(ts_return_type = "Buffer | undefined")]
     pub fn insert(&self, key: &[u8], value: &[u8]) -> Result<MaybeBytes> {
-        self.run("insert", |tree| tree.insert(key, value))
-            .map(MaybeBytes)
+        self.run("insert", |tree| {
+            self.slot.write(tree, |r| r.insert(key, value))
+        })
+        .map(MaybeBytes)
     }
 
     /// Deletes `key`; returns the removed value.
     #[napi(ts_return_type = "Buffer | undefined")]
     pub fn remove(&self, key: &[u8]) -> Result<MaybeBytes> {
-        self.run("remove", |tree| tree.remove(key)).map(MaybeBytes)
+        self.run("remove", |tree| self.slot.write(tree, |r| r.remove(key)))
+            .map(MaybeBytes)
     }
 
     /// Applies a packed batch (see `batch.rs`) atomically.
     #[napi]
     pub fn apply(&self, batch: &[u8]) -> Result<()> {
         guard("apply", || {
-            let batch = crate::batch::unpack(batch)?;
-            self.slot.with("apply", |tree| tree.apply_batch(batch))
+            let (batch, keys) = crate::batch::unpack(batch)?;
+            self.slot.with("apply", |tree| {
+                self.slot.write(tree, |r| r.apply(batch, &keys))
+            })
         })
     }
 
     #[napi(ts_return_type = "Promise<void>")]
     pub fn apply_async(&self, batch: &[u8]) -> Result<AsyncTask<TreeOpTask>> {
-        let batch = crate::batch::unpack(batch)?;
-        self.op_task("applyAsync", TreeOp::Apply(batch))
+        let (batch, keys) = crate::batch::unpack(batch)?;
+        self.op_task("applyAsync", TreeOp::Apply(batch, keys))
     }
 
     #[napi]
@@ -130,7 +135,10 @@ impl NativeTree {
         proposed: Option<&[u8]>,
     ) -> Result<CasResult> {
         let outcome = self.run("compareAndSwap", |tree| {
-            tree.compare_and_swap(key, expected, proposed)
+            self.slot.write(tree, |r| {
+                r.record(key)?;
+                tree.compare_and_swap(key, expected, proposed)
+            })
         })?;
         Ok(match outcome {
             Ok(()) => CasResult {
@@ -161,7 +169,12 @@ impl NativeTree {
     /// Removes every entry (not atomic, as in sled).
     #[napi]
     pub fn clear(&self) -> Result<()> {
-        self.run("clear", |tree| tree.clear())
+        self.run("clear", |tree| {
+            self.slot.write(tree, |r| {
+                r.record_all()?;
+                tree.clear()
+            })
+        })
     }
 
     /// CRC32 of this tree's keys and values.
@@ -271,13 +284,15 @@ impl NativeTree {
     /// Removes and returns the entry with the smallest key.
     #[napi(ts_return_type = "[Buffer, Buffer] | undefined")]
     pub fn pop_min(&self) -> Result<MaybeEntry> {
-        self.run("popMin", |tree| tree.pop_min()).map(MaybeEntry)
+        self.run("popMin", |tree| self.slot.write(tree, |r| r.pop(true)))
+            .map(MaybeEntry)
     }
 
     /// Removes and returns the entry with the greatest key.
     #[napi(ts_return_type = "[Buffer, Buffer] | undefined")]
     pub fn pop_max(&self) -> Result<MaybeEntry> {
-        self.run("popMax", |tree| tree.pop_max()).map(MaybeEntry)
+        self.run("popMax", |tree| self.slot.write(tree, |r| r.pop(false)))
+            .map(MaybeEntry)
     }
 }
 
