@@ -102,8 +102,11 @@ function wrapAsync(fn: AnyMethod): AnyMethod {
   }
 }
 
+/** Native methods that return a Promise (pool tasks). */
+const ASYNC = new Set(['backup'])
+
 function wrap(name: string, fn: AnyMethod): AnyMethod {
-  return name.endsWith('Async') ? wrapAsync(fn) : wrapSync(fn)
+  return name.endsWith('Async') || ASYNC.has(name) ? wrapAsync(fn) : wrapSync(fn)
 }
 
 function wrapClass(cls: { prototype: object }): void {
@@ -128,6 +131,12 @@ export type NativeIter = Native.NativeIter
 export type RangeSpec = Native.RangeSpec
 export type NativeTxTree = Native.NativeTxTree
 export type NativeSubscriber = Native.NativeSubscriber
+export type NativeBackup = Native.NativeBackup
+
+/** A backup's progress counters and cancel switch (its methods do not throw). */
+export function newNativeBackup(): NativeBackup {
+  return new addon.NativeBackup()
+}
 
 export const openNative = wrap('open', addon.open as AnyMethod) as typeof Native.open
 export const runTransaction = wrap('transaction', addon.transaction as AnyMethod) as typeof Native.transaction

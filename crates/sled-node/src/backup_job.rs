@@ -15,6 +15,7 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::backup::{self, Failure, Progress, Summary};
 use crate::boundary::catch_panic;
+use crate::capture::Claim;
 use crate::error::{closed, coded, from_io, from_sled, Code};
 use crate::registry::Share;
 use crate::slot::Child;
@@ -113,6 +114,11 @@ pub fn start(
     let subject = format!("{} to {destination:?}", share.subject);
     let path = PathBuf::from(&destination);
     let existed = backup::check_destination(&path).map_err(|f| failed(&subject, f, false))?;
+    // claimed here, not on the pool: of two backups started in turn, the second is refused
+    let claim = share
+        .capture
+        .claim()
+        .map_err(|_| failed(&subject, Failure::Busy, false))?;
     {
         let mut started = job.job.started.lock();
         if *started {
@@ -128,6 +134,7 @@ pub fn start(
     let weak: Weak<dyn Child> = Arc::downgrade(&job.job) as Weak<dyn Child>;
     adopt(weak);
     Ok(AsyncTask::new(BackupTask {
+        claim: Some(claim),
         job: job.job.clone(),
         path,
         existed,
@@ -136,6 +143,8 @@ pub fn start(
 }
 
 pub struct BackupTask {
+    /// Moves into the run; dropped unused when `close()` took the share first.
+    claim: Option<Claim>,
     job: Arc<Job>,
     path: PathBuf,
     existed: bool,
@@ -159,16 +168,16 @@ impl Task for BackupTask {
     fn compute(&mut self) -> Result<Summary> {
         let job = &self.job;
         let _done = Done(job);
-        let Some(share) = job.share.lock().take() else {
+        let (Some(share), Some(claim)) = (job.share.lock().take(), self.claim.take()) else {
             return Err(closed("backup", &self.subject));
         };
         let outcome = catch_panic("backup", || {
             backup::run(
                 &share.db,
-                &share.capture,
+                claim,
                 &self.path,
                 self.existed,
-                share.backup_config(),
+                |path| share.backup_config(path),
                 &job.progress,
             )
             .map_err(|f| failed(&self.subject, f, job.closed.load(Ordering::Acquire)))

@@ -23,6 +23,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
@@ -34,6 +35,11 @@ type Images = HashMap<IVec, (Option<IVec>, bool)>;
 #[derive(Default)]
 struct TreeImages {
     images: Images,
+    /// The last key the backup's scan has read (it reads in key order). A pre-image first
+    /// recorded for a key at or before it is of a key the scan found live and emitted:
+    /// had the key been absent then, its pre-image would have been recorded earlier (by
+    /// the write that removed it) or be `None`. So it is marked emitted, not emitted twice.
+    cursor: Option<IVec>,
     /// `dropTree` ran after the point: every entry has a pre-image, and the scan of
     /// the dropped tree may end early or fail.
     dropped: bool,
@@ -51,13 +57,9 @@ pub struct Capture {
     state: Mutex<Option<HashMap<Vec<u8>, TreeImages>>>,
 }
 
-/// Why a capture could not start.
+/// Another backup of this database holds the capture.
 #[derive(Debug)]
-pub enum BeginError {
-    /// Another backup of this database is running.
-    Busy,
-    Sled(sled::Error),
-}
+pub struct Busy;
 
 /// What [`Capture::begin`] returns: the trees at the point and how long writers waited.
 pub struct Point {
@@ -66,10 +68,17 @@ pub struct Point {
     pub pause: Duration,
 }
 
-/// Ends the capture (and frees its pre-images) when dropped, whatever the outcome.
-pub struct Claim<'a>(&'a Capture);
+/// One backup's hold on the capture; ends it (and frees its pre-images) when dropped,
+/// whatever the outcome.
+pub struct Claim(Arc<Capture>);
 
-impl Drop for Claim<'_> {
+impl Claim {
+    pub fn capture(&self) -> Arc<Capture> {
+        self.0.clone()
+    }
+}
+
+impl Drop for Claim {
     fn drop(&mut self) {
         self.0.active.store(false, Ordering::Release);
         *self.0.state.lock() = None;
@@ -79,17 +88,17 @@ impl Drop for Claim<'_> {
 
 impl Capture {
     /// Claims the capture for one backup; `Busy` if another backup holds it.
-    pub fn claim(&self) -> Result<Claim<'_>, BeginError> {
+    pub fn claim(self: &Arc<Self>) -> Result<Claim, Busy> {
         self.busy
             .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
-            .map(|_| Claim(self))
-            .map_err(|_| BeginError::Busy)
+            .map(|_| Claim(self.clone()))
+            .map_err(|_| Busy)
     }
 
     /// Takes the point: waits until no write of this binding is under way (the gate's
     /// write side, then sled's transaction lock through a no-op transaction), lists the
     /// trees and starts recording. Writers wait for the returned `pause`.
-    pub fn begin(&self, _claim: &Claim<'_>, db: &sled::Db) -> Result<Point, sled::Error> {
+    pub fn begin(&self, _claim: &Claim, db: &sled::Db) -> Result<Point, sled::Error> {
         let asked = Instant::now();
         let gate = self.gate.write();
         // dropTree is a gated write, so no tree disappears here; a tree created now by
@@ -166,19 +175,23 @@ impl Capture {
     /// Inserts a pre-image unless one is there (the first recorded value wins).
     fn put(&self, name: &[u8], key: &[u8], value: Option<IVec>) {
         if let Some(tree) = self.state.lock().as_mut().and_then(|t| t.get_mut(name)) {
-            tree.images.entry(IVec::from(key)).or_insert((value, false));
+            let passed = tree.cursor.as_ref().is_some_and(|c| c.as_ref() >= key);
+            tree.images
+                .entry(IVec::from(key))
+                .or_insert((value, passed));
         }
     }
 
-    /// What the backup emits for an entry `(key, live)` its scan read: the pre-image when
-    /// there is one (`None`: the key was absent at the point), else the live value.
+    /// What the backup emits for an entry `(key, live)` its scan read (in key order): the
+    /// pre-image when there is one (`None`: the key was absent at the point), else the live
+    /// value, which no write has changed since the point (a write records first).
     pub fn at_point(&self, name: &[u8], key: &IVec, live: IVec) -> Option<IVec> {
         let mut state = self.state.lock();
-        match state
-            .as_mut()
-            .and_then(|t| t.get_mut(name))
-            .and_then(|tree| tree.images.get_mut(key))
-        {
+        let Some(tree) = state.as_mut().and_then(|t| t.get_mut(name)) else {
+            return Some(live);
+        };
+        tree.cursor = Some(key.clone());
+        match tree.images.get_mut(key) {
             Some((image, seen)) => {
                 *seen = true;
                 image.clone()
@@ -319,7 +332,6 @@ impl Recorder<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     fn db() -> sled::Db {
         sled::Config::new().temporary(true).open().unwrap()
@@ -346,9 +358,9 @@ mod tests {
         for i in 0u32..10 {
             tree.insert(i.to_be_bytes(), &b"old"[..]).unwrap();
         }
-        let capture = Capture::default();
+        let capture = Arc::new(Capture::default());
         let claim = capture.claim().unwrap();
-        assert!(matches!(capture.claim(), Err(BeginError::Busy)));
+        assert!(matches!(capture.claim(), Err(Busy)));
         let point = capture.begin(&claim, &db).unwrap();
         assert!(point.trees.iter().any(|(n, _)| n == b"t"));
         let w = |f: &dyn Fn(&Recorder<'_>) -> sled::Result<()>| {
@@ -376,13 +388,54 @@ mod tests {
         assert!(capture.claim().is_ok());
     }
 
+    /// A key the scan emitted from the live tree and that a write then records must not
+    /// be emitted again as "deleted after the point" (the verification found this).
+    #[test]
+    fn a_key_written_after_the_scan_passed_it_is_emitted_once() {
+        let db = db();
+        let tree = db.open_tree(b"t").unwrap();
+        for k in [b"a", b"b", b"c"] {
+            tree.insert(k, &b"old"[..]).unwrap();
+        }
+        let capture = Arc::new(Capture::default());
+        let claim = capture.claim().unwrap();
+        capture.begin(&claim, &db).unwrap();
+        let mut emitted = Vec::new();
+        let mut scan = tree.iter();
+        for _ in 0..2 {
+            let (k, v) = scan.next().unwrap().unwrap();
+            emitted.extend(capture.at_point(b"t", &k, v).map(|v| (k, v)));
+        }
+        // after the scan passed "a" and "b": change "a", remove "b", add "0" and "bb"
+        capture
+            .write(b"t", &tree, |r| {
+                r.insert(b"a", b"new")?;
+                r.remove(b"b")?;
+                r.insert(b"0", b"new")?;
+                r.insert(b"bb", b"new")
+            })
+            .unwrap();
+        for entry in scan {
+            let (k, v) = entry.unwrap();
+            emitted.extend(capture.at_point(b"t", &k, v).map(|v| (k, v)));
+        }
+        emitted.extend(capture.unseen(b"t"));
+        emitted.sort();
+        let old = IVec::from(b"old");
+        let expected: Vec<(IVec, IVec)> = [b"a", b"b", b"c"]
+            .iter()
+            .map(|k| (IVec::from(*k), old.clone()))
+            .collect();
+        assert_eq!(emitted, expected);
+    }
+
     #[test]
     fn clear_and_transactions_keep_the_point() {
         let db = db();
         let tree = db.open_tree(b"t").unwrap();
         tree.insert(b"a", &b"1"[..]).unwrap();
         tree.insert(b"b", &b"2"[..]).unwrap();
-        let capture = Capture::default();
+        let capture = Arc::new(Capture::default());
         let claim = capture.claim().unwrap();
         capture.begin(&claim, &db).unwrap();
         capture

@@ -11,7 +11,7 @@
 //!
 //! Which thread runs what: sync methods run on the calling JS thread; `…Async`
 //! methods run on the libuv pool (`tasks.rs`); each watched tree has one pump thread
-//! (`subscriber.rs`). Every entry point runs inside `boundary::guard` (panics become
+//! (`subscriber.rs`); a backup copies on the pool (`backup.rs`, `backup_job.rs`). Every entry point runs inside `boundary::guard` (panics become
 //! `SLED_PANIC`; calls from a transaction callback become `SLED_TRANSACTION_MISUSE`).
 //! Errors are coded in one place (`error.rs`) and turned into JS classes by the facade.
 //!
@@ -49,6 +49,23 @@
 //!   never twice on one thread (`slot::HandleLock` refuses, checked by `cargo test`);
 //!   written only to swap the tree out. Transactions *pin* slots (a clone, no lock) and
 //!   `close()`/`dropTree()` wait for other threads' pins: a transaction ends on its own.
+//! - **Backup gate** (`Capture.gate`, one RwLock per open database, `capture.rs`): every
+//!   non-transactional write (`Slot::write`, `dropTree`) holds its read side around its
+//!   pre-image record and its sled call; `Capture::begin` takes its write side, then sled's
+//!   transaction lock (a no-op transaction), to take a backup's point. Order: gate → sled's
+//!   transaction lock, everywhere. A transaction's thread holds sled's write side while its
+//!   callback runs and never takes the gate (`guard` refuses every gated method there; tx
+//!   writes record through `tx.get` instead), so no cycle: `begin` holding the gate waits
+//!   for a transaction, which needs nothing from it; writers holding the gate's read side
+//!   wait for sled, whose holders need nothing of ours. parking_lot is fair: once `begin`
+//!   queues for the write side, new readers queue behind it; that is safe because no thread
+//!   takes the gate's read side twice (a gated write never calls another gated write, and
+//!   writes never run JS) and nothing holding it waits on a thread that waits for the gate.
+//!   `dropTree` takes `tree_ops` before the gate; `begin` never takes `tree_ops`.
+//! - **Capture state** (mutex): a leaf; held only to look up or insert one pre-image.
+//! - **Backup job** (`backup_job.rs`): `close()` cancels a running backup and waits for its
+//!   task to let go of the database; the task checks the cancel flag between entries and
+//!   holds no lock of the handle, so the wait ends without the closer's help.
 //! - **Children lists** (slots', handles', the registry's tree lists): plain mutexes
 //!   held to push or take the list, never while closing what is in it.
 //! - **Iterator cursor** (mutex): held while one chunk is read from sled.
@@ -58,7 +75,8 @@
 //!   take or mark closed. JS is woken after these are released.
 //! - **Transaction callback**: no lock of ours is held while it runs (only pins).
 //!
-//! Order where two are held: Db handle → slot → (cursor | hub → queue → notify);
+//! Order where two are held: Db handle → slot → backup gate → sled → capture state;
+//! Db handle → slot → (cursor | hub → queue → notify); tree_ops → backup gate;
 //! registry → sled's flush.
 
 // napi's exports are registered only in the cdylib build; under `cargo test` they look unused

@@ -92,10 +92,8 @@ impl Shared {
     /// it in sled, then forgets its subscriber hub. All of it under `tree_ops`, so no
     /// `openTree` in between can get the old tree and give it a new handle or hub.
     /// The settings of this database for a new one (a backup's destination), persistent.
-    pub fn backup_config(&self) -> sled::Config {
-        self.settings
-            .to_config(std::path::Path::new(""), false)
-            .temporary(false)
+    pub fn backup_config(&self, path: &std::path::Path) -> sled::Config {
+        self.settings.to_config(path, false).temporary(false)
     }
 
     pub fn drop_tree(&self, name: &[u8]) -> sled::Result<bool> {
