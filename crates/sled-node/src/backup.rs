@@ -47,6 +47,8 @@ pub enum Failure {
     Sled(sled::Error),
     /// The reopened copy differs from what was written.
     Mismatch(String),
+    /// sled panicked (its export/import and some I/O paths unwrap); the copy was removed.
+    Panicked,
 }
 
 impl From<sled::Error> for Failure {
@@ -107,7 +109,7 @@ pub fn run(
     if let Err(e) = std::fs::create_dir_all(destination) {
         return Err(Failure::Io(e));
     }
-    let result = (|| {
+    let attempt = || {
         let target = config(destination).open()?;
         let point = capture.begin(&claim, db)?;
         let written = copy(&capture, &point.trees, &target, progress)?;
@@ -122,7 +124,10 @@ pub fn run(
             duration: started.elapsed(),
             pause: point.pause,
         })
-    })();
+    };
+    // a panic must not leave a partial copy behind; the caller's guard reports its message
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(attempt))
+        .unwrap_or(Err(Failure::Panicked));
     if result.is_err() {
         remove(destination, existed);
     }

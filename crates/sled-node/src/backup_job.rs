@@ -219,6 +219,11 @@ fn failed(subject: &str, failure: Failure, handle_closed: bool) -> napi::Error {
         Failure::Exists => from_io("backup", subject, &exists()),
         Failure::Io(e) => from_io("backup", subject, &e),
         Failure::Sled(e) => from_sled("backup", subject, e),
+        Failure::Panicked => coded(
+            Code::Panic,
+            &[],
+            format!("backup of {subject}: sled panicked; the copy was removed"),
+        ),
         Failure::Mismatch(m) => coded(
             Code::Corruption,
             &[],
