@@ -9,6 +9,17 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * A backup's progress counters and cancel switch, made by the facade and given to
+ * `NativeDb.backup`.
+ */
+export declare class NativeBackup {
+  constructor()
+  /** Asks the backup to stop; it rejects with `ABORT_ERR` and removes the destination. */
+  cancel(): void
+  progress(): BackupProgress
+}
+
 /** A handle on an open sled database (the facade's `Db` wraps it). */
 export declare class NativeDb {
   /** The canonical path of the database directory. */
@@ -19,6 +30,11 @@ export declare class NativeDb {
   /** The default tree, as a tree handle sharing this handle's lifetime. */
   defaultTree(): NativeTree
   openTree(name: Uint8Array): NativeTree
+  /**
+   * Starts an online backup into `destination` (which must not exist or be an empty
+   * directory); `job` reports its progress and cancels it. See `backup.rs`.
+   */
+  backup(destination: string, job: NativeBackup): Promise<BackupSummary>
   /** Drops a tree and invalidates every live handle of it, in every thread. */
   dropTree(name: Uint8Array): boolean
   treeNames(): Buffer[]
@@ -134,6 +150,24 @@ export declare class NativeTxTree {
   /** Applies a packed batch (see `batch.rs`) inside the transaction. */
   apply(batch: Uint8Array): void
   generateId(): bigint
+}
+
+/** Progress of a running backup, read by the facade on a timer. */
+export interface BackupProgress {
+  entries: number
+  bytes: number
+  /** Trees copied so far. */
+  trees: number
+}
+
+/** What a finished backup reports. */
+export interface BackupSummary {
+  trees: number
+  entries: number
+  bytes: number
+  durationMs: number
+  /** How long writers were held while the consistent point was taken. */
+  pauseMs: number
 }
 
 /**

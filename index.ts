@@ -2,6 +2,7 @@
 // this module, so both share one copy and one set of error classes).
 
 export { type Bytes, type Mode, type SledOptions } from './src/args.js'
+export { type BackupOptions, type BackupProgress, type BackupResult } from './src/backup.js'
 export { Db, open, openAsync, type OpenOptions } from './src/db.js'
 export { type Codec, type Decoded, type Encoding, type EncodingOptions, type OrderedKey, type OrderedScalar } from './src/encodings.js'
 export {

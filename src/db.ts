@@ -5,6 +5,7 @@
 import { Buffer } from 'node:buffer'
 import { type Bytes, invalidValue, nativeOptions, requireObject, requirePath, type SledOptions, toBytes } from './args.js'
 import { type Coders, codersFor, type Decoded, type DecodedOr, type Encoding, type EncodingOptions, type EncodingsOf } from './encodings.js'
+import { backup, type BackupOptions, type BackupResult } from './backup.js'
 import { argError, SledClosedError, SledUnsupportedError } from './errors.js'
 import { type CheckedExport, type ExportedCollection, maxTreesOf, readExport, writeExport } from './export-format.js'
 import type { Life } from './iterator.js'
@@ -154,6 +155,16 @@ export class Db<K = Buffer, V = Buffer> extends Tree<K, V> {
       const tree = this.#importTarget(collection)
       for (const entry of entries as Iterable<Buffer[]>) this.#importEntry(tree, entry)
     }
+  }
+
+  /**
+   * An online backup: a new database at `destination` (which must not exist, or be an
+   * empty directory) holding every tree exactly as it was at one instant, verified
+   * before the promise resolves. Writes of this process pause while the instant is
+   * taken (`pauseMs`); readers never wait. See docs/api.md.
+   */
+  backup(destination: string, options?: BackupOptions): Promise<BackupResult> {
+    return rejectOnThrow(() => backup(Db.#open(this, 'backup'), destination, options))
   }
 
   /**

@@ -87,6 +87,12 @@ export type NativeIter = Native.NativeIter
 export type RangeSpec = Native.RangeSpec
 export type NativeTxTree = Native.NativeTxTree
 export type NativeSubscriber = Native.NativeSubscriber
+export type NativeBackup = Native.NativeBackup
+
+/** A backup's progress counters and cancel switch (its methods do not throw). */
+export function newNativeBackup(): NativeBackup {
+  return new addon.NativeBackup()
+}
 
 export const openNative = addon.open
 export const runTransaction = addon.transaction

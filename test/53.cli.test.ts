@@ -2,7 +2,7 @@
 // command's output, the encodings, and the exit codes 0 / 2 (usage) / 1 (database),
 // never with a stack trace.
 import { spawnSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { open } from 'sled-node'
@@ -48,7 +48,7 @@ describe('sled-node bin', () => {
   it('prints help and its version with exit 0', () => {
     const help = cli(['--help'])
     expect(help.status).toBe(0)
-    for (const command of ['get', 'put', 'del', 'scan', 'trees', 'stats', 'export', 'import']) {
+    for (const command of ['get', 'put', 'del', 'scan', 'trees', 'stats', 'export', 'import', 'backup']) {
       expect(help.stdout).toContain(command)
     }
     expect(cli(['--version']).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
@@ -228,5 +228,48 @@ describe('database errors: exit 1 naming the code, no stack trace', () => {
     expect(run.status).toBe(1)
     expect(run.stderr).toMatch(/^sled-node: SLED_IO: /)
     noStack(run)
+  })
+})
+
+describe('backup', () => {
+  it('copies the database into a new one and prints what it did', () => {
+    const path = seeded()
+    const dest = join(tempDir(), 'copy')
+    const run = cli(['backup', path, dest])
+    expect(run.stderr).toBe('')
+    expect(run.status).toBe(0)
+    expect(run.stdout).toMatch(new RegExp(`^backed up 2 trees, 4 entries \\(\\d+ bytes\\) to ${dest} in \\d+ ms \\(writes paused \\d+\\.\\d\\d ms\\); the copy was verified\\n$`))
+    const copy = open(dest)
+    expect(copy.get('a2')?.toString()).toBe('two')
+    expect(copy.openTree('t').get('k')?.toString()).toBe('in t')
+    copy.close()
+  })
+
+  it('--json prints the result object', () => {
+    const run = cli(['backup', seeded(), join(tempDir(), 'copy'), '--json'])
+    expect(run.status).toBe(0)
+    expect(JSON.parse(run.stdout)).toMatchObject({ trees: 2, entries: 4, bytes: 22, durationMs: expect.any(Number), pauseMs: expect.any(Number) })
+  })
+
+  it('an existing destination is exit 1 SLED_IO and stays as it was; a missing database is exit 1 and creates nothing', () => {
+    const path = seeded()
+    const used = tempDir()
+    writeFileSync(join(used, 'mine'), 'x')
+    const refused = cli(['backup', path, used])
+    expect(refused.status).toBe(1)
+    expect(refused.stderr).toMatch(/^sled-node: SLED_IO: backup on .*File exists.*\n$/)
+    noStack(refused)
+    expect(readdirSync(used)).toEqual(['mine'])
+    const dest = join(tempDir(), 'copy')
+    const missing = cli(['backup', join(tempDir(), 'nothing'), dest])
+    expect(missing.status).toBe(1)
+    expect(missing.stderr).toMatch(/^sled-node: NOT_FOUND: no sled database at /)
+    expect(existsSync(dest)).toBe(false)
+  })
+
+  it('without a destination is a usage error (exit 2)', () => {
+    const run = cli(['backup', seeded()])
+    expect(run.status).toBe(2)
+    expect(run.stderr).toMatch(/missing required argument 'destination'/)
   })
 })

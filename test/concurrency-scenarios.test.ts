@@ -125,3 +125,21 @@ describe('two copies of the facade in one thread', () => {
     repeatedly('two-facade-copies', 'main', 1, 1)
   }, TIMEOUT)
 })
+
+describe('backup() while transactions and batches write', () => {
+  // issue 14: two workers move amounts between trees 'a' and 'b' in transactions, a third
+  // writer applies batches to a 200,000-entry tree; the copy must be the seeded state plus a
+  // prefix of the commit order (the script's header says how that is checked), and the
+  // writers must go on afterwards. Each run prints the pause and the longest write it saw.
+  it.each(['main-backs-up', 'worker-backs-up'])('the copy is one instant of the commit order (%s)', (role) => {
+    for (let i = 0; i < 5 * SOAK; i++) {
+      const res = run('backup-under-writers', role, 1)
+      const what = `backup-under-writers ${role} run ${i + 1}: ${res.signal === 'SIGKILL' ? `HUNG (killed after ${DEADLINE_MS} ms)` : `exit ${res.status}`}\n${res.stdout}\n${res.stderr}`
+      expect(res.signal, what).toBeNull()
+      expect(res.stderr, what).toBe('')
+      expect(res.status, what).toBe(0)
+      expect(res.stdout.trim().split('\n').at(-1), what).toMatch(/^ok /)
+      console.log(`${role} run ${i + 1} (${res.ms} ms): ${res.stdout.trim().split('\n').slice(0, -1).join('; ')}`)
+    }
+  }, TIMEOUT * 2)
+})

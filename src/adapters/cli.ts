@@ -14,6 +14,7 @@ import { StringDecoder } from 'node:string_decoder'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { type Db, open, type Tree } from '../../index.js'
 import { importChecked } from '../db.js'
+import { backupCommand, describeBackup } from './cli-backup.js'
 import { checkExport, DEFAULT_MAX_TREES, MAX_FIELD } from '../export-format.js'
 
 type TextEncoding = 'utf8' | 'hex' | 'base64'
@@ -419,6 +420,15 @@ function buildProgram(): Command {
     .argument('<file>')
     .action(async (path: string, file: string) => {
       await withDb(path, false, (db) => db.exportTo(file))
+    })
+
+  withCommon(program.command('backup').description('copy the database, as of one instant and verified, into a new database (destination must not exist or be empty)'))
+    .argument('<db-path>')
+    .argument('<destination>')
+    .action(async (path: string, destination: string, o: Common) => {
+      const result = await withDb(path, false, (db) => backupCommand(db, destination))
+      await write(o.json ? `${JSON.stringify(result)}\n` : `${describeBackup(result, destination)}\n`)
+      await flushOutput()
     })
 
   withCommon(program.command('import').description('load a file written by export (never overwrites a key)'))

@@ -35,14 +35,17 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Decodes a packed batch; never panics on malformed input.
-pub fn unpack(data: &[u8]) -> Result<sled::Batch> {
+/// Decodes a packed batch, with the keys it writes (sled's `Batch` does not show them;
+/// a running backup records their pre-images); never panics on malformed input.
+pub fn unpack(data: &[u8]) -> Result<(sled::Batch, Vec<Vec<u8>>)> {
     let mut batch = sled::Batch::default();
+    let mut keys = Vec::new();
     let mut reader = Reader { data, at: 0 };
     while reader.at < data.len() {
         let op = reader.take(1)?[0];
         let key_len = reader.len()?;
         let key = reader.take(key_len)?;
+        keys.push(key.to_vec());
         match op {
             1 => {
                 let value_len = reader.len()?;
@@ -52,7 +55,7 @@ pub fn unpack(data: &[u8]) -> Result<sled::Batch> {
             _ => return Err(malformed()),
         }
     }
-    Ok(batch)
+    Ok((batch, keys))
 }
 
 #[cfg(test)]

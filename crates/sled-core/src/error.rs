@@ -20,6 +20,8 @@ pub enum Code {
     InvalidArgValue,
     OutOfRange,
     BufferTooLarge,
+    /// A cancelled operation (the facade throws Node's `AbortError`).
+    Aborted,
 }
 
 impl Code {
@@ -40,6 +42,7 @@ impl Code {
             Code::InvalidArgValue => "ERR_INVALID_ARG_VALUE",
             Code::OutOfRange => "ERR_OUT_OF_RANGE",
             Code::BufferTooLarge => "ERR_BUFFER_TOO_LARGE",
+            Code::Aborted => "ABORT_ERR",
         }
     }
 

@@ -40,6 +40,7 @@ impl DbState {
             shared.id(),
             DEFAULT_TREE.to_vec(),
             shared.hubs.clone(),
+            shared.capture.clone(),
         ));
         DbState {
             path: shared.subject.clone(),
@@ -102,6 +103,7 @@ impl DbState {
                 shared.id(),
                 name.to_vec(),
                 shared.hubs.clone(),
+                shared.capture.clone(),
             ));
             shared.register_tree(name, &slot);
             let weak: Weak<dyn Child> = Arc::downgrade(&slot) as Weak<dyn Child>;
@@ -126,6 +128,11 @@ impl DbState {
                 .drop_tree(name)
                 .map_err(|e| from_sled("dropTree", &shared.subject, e))
         })
+    }
+
+    /// Registers something this handle started (a backup job) to be closed with it.
+    pub fn adopt(&self, child: Weak<dyn Child>) {
+        self.children.adopt(child);
     }
 
     /// Empties every child and takes this handle's share of the database.

@@ -7,7 +7,9 @@
 //! an [`Error`] into the JS error class registered for its code. The lock discipline
 //! of the whole binding is written at the top of `crates/sled-node/src/lib.rs`.
 
+pub mod backup;
 pub mod batch;
+pub mod capture;
 pub mod children;
 pub mod error;
 pub mod guard;

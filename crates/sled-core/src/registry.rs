@@ -15,6 +15,7 @@ use std::sync::{Arc, LazyLock, Weak};
 
 use parking_lot::{Condvar, Mutex};
 
+use crate::capture::Capture;
 use crate::error::{from_io, from_sled, Code, Error, Result};
 use crate::settings::{OpenOptions, Settings, Stored};
 
@@ -43,6 +44,14 @@ impl Share {
     pub fn id(&self) -> usize {
         Arc::as_ptr(&self.0) as usize
     }
+
+    /// Another share of the same database (a running backup holds one).
+    pub fn join(&self) -> Share {
+        if let Some(Entry::Open { handles, .. }) = REGISTRY.entries.lock().get_mut(&self.path) {
+            *handles += 1;
+        }
+        Share::new(Arc::clone(&self.0))
+    }
 }
 
 impl Drop for Share {
@@ -67,6 +76,8 @@ pub struct Shared {
     pub hubs: Arc<Hubs>,
     /// Held by `openTree` and `dropTree` for their whole step.
     pub tree_ops: Mutex<()>,
+    /// The pre-images of a running backup (`capture.rs`).
+    pub capture: Arc<Capture>,
 }
 
 impl Shared {
@@ -80,13 +91,27 @@ impl Shared {
     /// Drops tree `name`: marks every live handle of it dropped (in every thread), drops
     /// it in sled, then forgets its subscriber hub. All of it under `tree_ops`, so no
     /// `openTree` in between can get the old tree and give it a new handle or hub.
+    /// The settings of this database for a new one (a backup's destination), persistent.
+    pub fn backup_config(&self, path: &std::path::Path) -> sled::Config {
+        self.settings.to_config(path, false).temporary(false)
+    }
+
     pub fn drop_tree(&self, name: &[u8]) -> sled::Result<bool> {
         let _tree_ops = self.tree_ops.lock();
         let slots = self.trees.lock().remove(name).unwrap_or_default();
         for slot in slots.iter().filter_map(Weak::upgrade) {
             slot.mark_dropped();
         }
-        let dropped = self.db.drop_tree(name);
+        // gated like every write; a running backup records the tree's entries first
+        let dropped = match self.db.tree_names().iter().any(|n| n == name) {
+            true => self.db.open_tree(name).and_then(|tree| {
+                self.capture.write(name, &tree, |r| {
+                    r.record_drop()?;
+                    self.db.drop_tree(name)
+                })
+            }),
+            false => Ok(false),
+        };
         // no handle of the old tree can start a subscriber now, and no new one exists yet
         self.hubs.forget(name);
         dropped
@@ -175,6 +200,7 @@ pub fn acquire(path: &str, opts: &OpenOptions) -> Result<Share> {
                 trees: Mutex::new(HashMap::new()),
                 hubs: Arc::default(),
                 tree_ops: Mutex::new(()),
+                capture: Arc::default(),
             });
             entries.insert(
                 path,

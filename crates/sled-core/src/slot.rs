@@ -22,6 +22,7 @@ use std::thread::{self, ThreadId};
 
 use parking_lot::{Condvar, Mutex, RwLock};
 
+use crate::capture::{Capture, Recorder};
 pub use crate::children::{Child, Children};
 use crate::error::{closed, dropped, from_io, from_sled, Code, Error, Result};
 use crate::watch::{Hubs, Notify, State};
@@ -75,6 +76,8 @@ pub struct Slot {
     /// the subscriber hub is per tree.
     pub name: Vec<u8>,
     pub hubs: Arc<Hubs>,
+    /// The database's backup capture: every write goes through [`Slot::write`].
+    pub capture: Arc<Capture>,
 }
 
 /// A transaction's hold on a tree: a clone of it, counted by the slot until dropped.
@@ -101,6 +104,7 @@ impl Slot {
         db_id: usize,
         name: Vec<u8>,
         hubs: Arc<Hubs>,
+        capture: Arc<Capture>,
     ) -> Slot {
         Slot {
             status: AtomicU8::new(OPEN),
@@ -112,7 +116,18 @@ impl Slot {
             db_id,
             name,
             hubs,
+            capture,
         }
+    }
+
+    /// A write `f` of `tree` (this slot's): `f` records each key before writing it,
+    /// for a running backup (see `capture.rs`).
+    pub fn write<T>(
+        &self,
+        tree: &sled::Tree,
+        f: impl FnOnce(&Recorder<'_>) -> sled::Result<T>,
+    ) -> sled::Result<T> {
+        self.capture.write(&self.name, tree, f)
     }
 
     /// Runs `f` on the tree, mapping sled's error; `SLED_CLOSED` if closed.
@@ -233,7 +248,14 @@ mod tests {
     fn slot() -> (Arc<Slot>, sled::Db) {
         let db = sled::Config::new().temporary(true).open().unwrap();
         let tree = db.open_tree("t").unwrap();
-        let slot = Slot::new(tree, "t".into(), 1, b"t".to_vec(), Arc::default());
+        let slot = Slot::new(
+            tree,
+            "t".into(),
+            1,
+            b"t".to_vec(),
+            Arc::default(),
+            Arc::default(),
+        );
         (Arc::new(slot), db)
     }
 

@@ -102,6 +102,19 @@ impl NativeDb {
         guard("openTree", || self.state.open_tree(name)).map(NativeTree::new)
     }
 
+    /// Starts an online backup into `destination` (which must not exist or be an empty
+    /// directory); `job` reports its progress and cancels it. See `backup.rs`.
+    #[napi(ts_return_type = "Promise<BackupSummary>")]
+    pub fn backup(
+        &self,
+        destination: String,
+        job: &crate::backup_job::NativeBackup,
+    ) -> Result<AsyncTask<crate::backup_job::BackupTask>> {
+        self.with("backup", |shared| {
+            crate::backup_job::start(shared, destination, job, |c| self.state.adopt(c))
+        })
+    }
+
     /// Drops a tree and invalidates every live handle of it, in every thread.
     #[napi]
     pub fn drop_tree(&self, name: &[u8]) -> Result<bool> {

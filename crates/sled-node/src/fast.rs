@@ -125,9 +125,9 @@ fn word(bytes: &[u8], at: usize) -> u32 {
     u32::from_ne_bytes(w)
 }
 
-/// Decodes the header, finds the slot and runs `op(tree, key, value, scratch)`; writes
+/// Decodes the header, finds the slot and runs `op(slot, tree, key, value)`; writes
 /// its outcome into word 0.
-fn call(op: impl FnOnce(&sled::Tree, &[u8], &[u8]) -> sled::Result<Outcome>) {
+fn call(op: impl FnOnce(&Slot, &sled::Tree, &[u8], &[u8]) -> sled::Result<Outcome>) {
     let _ = crate::scratch::with(|scratch| {
         let outcome = if sled_core::guard::in_transaction() {
             SLOW
@@ -140,7 +140,7 @@ fn call(op: impl FnOnce(&sled::Tree, &[u8], &[u8]) -> sled::Result<Outcome>) {
 
 fn run(
     scratch: &mut [u8],
-    op: impl FnOnce(&sled::Tree, &[u8], &[u8]) -> sled::Result<Outcome>,
+    op: impl FnOnce(&Slot, &sled::Tree, &[u8], &[u8]) -> sled::Result<Outcome>,
 ) -> i32 {
     let (index, generation) = (word(scratch, 0), word(scratch, 1));
     let (key_len, value_len) = (word(scratch, 2) as usize, word(scratch, 3) as usize);
@@ -162,7 +162,7 @@ fn run(
             .filter(|entry| entry.generation == generation)
             .and_then(|entry| entry.slot.as_ref())?;
         Some(slot.with_tree("fast", |tree| {
-            Ok::<_, sled_core::Error>(op(tree, key, value))
+            Ok::<_, sled_core::Error>(op(slot, tree, key, value))
         }))
     });
     let Some(outcome) = outcome else {
@@ -190,7 +190,7 @@ enum Outcome {
 }
 
 unsafe extern "C" fn get(_env: sys::napi_env, _info: sys::napi_callback_info) -> sys::napi_value {
-    call(|tree, key, _| tree.get(key).map(Outcome::Value));
+    call(|_, tree, key, _| tree.get(key).map(Outcome::Value));
     ptr::null_mut()
 }
 
@@ -198,7 +198,7 @@ unsafe extern "C" fn contains_key(
     _env: sys::napi_env,
     _info: sys::napi_callback_info,
 ) -> sys::napi_value {
-    call(|tree, key, _| tree.contains_key(key).map(Outcome::Flag));
+    call(|_, tree, key, _| tree.contains_key(key).map(Outcome::Flag));
     ptr::null_mut()
 }
 
@@ -206,7 +206,11 @@ unsafe extern "C" fn insert(
     _env: sys::napi_env,
     _info: sys::napi_callback_info,
 ) -> sys::napi_value {
-    call(|tree, key, value| tree.insert(key, value).map(Outcome::Value));
+    // through the slot's write path, which records pre-images for a running backup
+    call(|slot, tree, key, value| {
+        slot.write(tree, |r| r.insert(key, value))
+            .map(Outcome::Value)
+    });
     ptr::null_mut()
 }
 
@@ -214,7 +218,7 @@ unsafe extern "C" fn remove(
     _env: sys::napi_env,
     _info: sys::napi_callback_info,
 ) -> sys::napi_value {
-    call(|tree, key, _| tree.remove(key).map(Outcome::Value));
+    call(|slot, tree, key, _| slot.write(tree, |r| r.remove(key)).map(Outcome::Value));
     ptr::null_mut()
 }
 

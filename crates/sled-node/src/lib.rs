@@ -19,7 +19,8 @@
 //! `containsKey`, `insert` and `remove` through the argument-free calls of `fast.rs`
 //! when their bytes fit in the thread's scratch buffer); `…Async`
 //! methods run on the libuv pool (each task beside the type it belongs to: `db.rs`,
-//! `tree.rs`, `iter.rs`); each watched tree has one pump thread (`core:watch.rs`).
+//! `tree.rs`, `iter.rs`); each watched tree has one pump thread (`core:watch.rs`); a backup copies on the pool
+//! (`core:backup.rs`, `backup_job.rs`).
 //! Every entry point runs inside `boundary::guard` (`core:guard.rs`: panics become `SLED_PANIC`; calls
 //! from a transaction callback become `SLED_TRANSACTION_MISUSE`). The napi-free parts
 //! (errors with their codes, the guard, settings, batches) are in `crates/sled-core`;
@@ -62,6 +63,23 @@
 //! - **Fast-path handle table** (`fast.rs`, a thread-local `RefCell`): borrowed for one
 //!   fast call (which takes the slot's read side for one sled operation inside it) or to
 //!   add or remove an entry; per thread, so never contended, and no JS runs meanwhile.
+//! - **Backup gate** (`Capture.gate`, one RwLock per open database, `core:capture.rs`): every
+//!   non-transactional write (`Slot::write`, `dropTree`) holds its read side around its
+//!   pre-image record and its sled call; `Capture::begin` takes its write side, then sled's
+//!   transaction lock (a no-op transaction), to take a backup's point. Order: gate → sled's
+//!   transaction lock, everywhere. A transaction's thread holds sled's write side while its
+//!   callback runs and never takes the gate (`guard` refuses every gated method there; tx
+//!   writes record through `tx.get` instead), so no cycle: `begin` holding the gate waits
+//!   for a transaction, which needs nothing from it; writers holding the gate's read side
+//!   wait for sled, whose holders need nothing of ours. parking_lot is fair: once `begin`
+//!   queues for the write side, new readers queue behind it; that is safe because no thread
+//!   takes the gate's read side twice (a gated write never calls another gated write, and
+//!   writes never run JS) and nothing holding it waits on a thread that waits for the gate.
+//!   `dropTree` takes `tree_ops` before the gate; `begin` never takes `tree_ops`.
+//! - **Capture state** (mutex): a leaf; held only to look up or insert one pre-image.
+//! - **Backup job** (`backup_job.rs`): `close()` cancels a running backup and waits for its
+//!   task to let go of the database; the task checks the cancel flag between entries and
+//!   holds no lock of the handle, so the wait ends without the closer's help.
 //! - **Children lists** (slots', handles', the registry's tree lists): plain mutexes
 //!   held to push or take the list, never while closing what is in it.
 //! - **Iterator cursor** (mutex): held while one chunk is read from sled.
@@ -71,12 +89,15 @@
 //!   take or mark closed. JS is woken after these are released.
 //! - **Transaction callback**: no lock of ours is held while it runs (only pins).
 //!
-//! Order where two are held: Db handle → slot → (cursor | hub → queue → notify);
+//! Order where two are held: Db handle → slot → backup gate → sled → capture state;
+//! Db handle → slot → (cursor | hub → queue → notify); tree_ops → backup gate;
 //! registry → sled's flush.
 
 // napi-rs registers free `#[napi]` functions only in the cdylib build: under `cargo test`
 // they, and what only they use, look unused. The allowance is limited to the modules
 // that export such functions.
+#[cfg_attr(test, allow(dead_code))]
+mod backup_job;
 #[cfg_attr(test, allow(dead_code))]
 mod boundary;
 mod bytes;

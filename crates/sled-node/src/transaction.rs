@@ -38,6 +38,8 @@ struct Run {
     conflict: Cell<bool>,
     storage: RefCell<Option<sled::Error>>,
     subject: String,
+    /// Per view: its database's backup capture and the tree's name.
+    captures: Vec<(std::sync::Arc<sled_core::capture::Capture>, Vec<u8>)>,
 }
 
 #[napi]
@@ -91,6 +93,24 @@ impl NativeTxTree {
     }
 }
 
+impl NativeTxTree {
+    /// For a running backup: records the committed value of each key before this
+    /// transaction writes it (no gate: this thread holds sled's write lock).
+    fn recorded<'k>(
+        &self,
+        t: &TransactionalTree,
+        keys: impl IntoIterator<Item = &'k [u8]>,
+    ) -> std::result::Result<(), UnabortableTransactionError> {
+        let Some((capture, name)) = self.run.captures.get(self.index) else {
+            return Ok(());
+        };
+        for key in keys {
+            capture.record_in_transaction(name, key, || t.get(key))?;
+        }
+        Ok(())
+    }
+}
+
 /// sled::Error is not Clone; rebuild an equivalent for the JS-side copy.
 fn clone_error(e: &sled::Error) -> sled::Error {
     match e {
@@ -111,22 +131,31 @@ impl NativeTxTree {
 
     #[napi(ts_return_type = "Buffer | undefined")]
     pub fn insert(&self, key: &[u8], value: &[u8]) -> Result<MaybeBytes> {
-        self.with("transaction insert", |t| t.insert(key, value))
-            .map(MaybeBytes)
+        self.with("transaction insert", |t| {
+            self.recorded(t, [key])?;
+            t.insert(key, value)
+        })
+        .map(MaybeBytes)
     }
 
     #[napi(ts_return_type = "Buffer | undefined")]
     pub fn remove(&self, key: &[u8]) -> Result<MaybeBytes> {
-        self.with("transaction remove", |t| t.remove(key))
-            .map(MaybeBytes)
+        self.with("transaction remove", |t| {
+            self.recorded(t, [key])?;
+            t.remove(key)
+        })
+        .map(MaybeBytes)
     }
 
     /// Applies a packed batch (see `batch.rs`) inside the transaction.
     #[napi]
     pub fn apply(&self, batch: &[u8]) -> Result<()> {
         caught("transaction apply", || {
-            let batch = sled_core::batch::unpack(batch)?;
-            self.view("transaction apply", |t| t.apply_batch(&batch))
+            let (batch, keys) = sled_core::batch::unpack(batch)?;
+            self.view("transaction apply", |t| {
+                self.recorded(t, keys.iter().map(Vec::as_slice))?;
+                t.apply_batch(&batch)
+            })
         })
     }
 
@@ -229,6 +258,10 @@ pub fn transaction<'env>(
             .collect::<sled_core::Result<Vec<_>>>()?;
         let sled_trees: Vec<sled::Tree> = pinned.iter().map(|p| p.tree.clone()).collect();
         let subject = first.slot().subject.clone();
+        let captures: Vec<_> = trees
+            .iter()
+            .map(|t| (t.slot().capture.clone(), t.slot().name.clone()))
+            .collect();
         let returned: Cell<sys::napi_value> = Cell::new(ptr::null_mut());
 
         let outcome = sled_trees
@@ -239,6 +272,7 @@ pub fn transaction<'env>(
                     conflict: Cell::new(false),
                     storage: RefCell::new(None),
                     subject: subject.clone(),
+                    captures: captures.clone(),
                 });
                 let txs = (0..views.len())
                     .map(|index| NativeTxTree {

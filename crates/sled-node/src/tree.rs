@@ -96,32 +96,37 @@ impl NativeTree {
     /// Stores `value` under `key`; returns the previous value.
     #[napi(ts_return_type = "Buffer | undefined")]
     pub fn insert(&self, key: &[u8], value: &[u8]) -> Result<MaybeBytes> {
-        self.run("insert", |tree| tree.insert(key, value))
-            .map(MaybeBytes)
+        self.run("insert", |tree| {
+            self.slot.write(tree, |r| r.insert(key, value))
+        })
+        .map(MaybeBytes)
     }
 
     /// Deletes `key`; returns the removed value.
     #[napi(ts_return_type = "Buffer | undefined")]
     pub fn remove(&self, key: &[u8]) -> Result<MaybeBytes> {
-        self.run("remove", |tree| tree.remove(key)).map(MaybeBytes)
+        self.run("remove", |tree| self.slot.write(tree, |r| r.remove(key)))
+            .map(MaybeBytes)
     }
 
     /// Applies a packed batch (see `batch.rs`) atomically.
     #[napi]
     pub fn apply(&self, batch: &[u8]) -> Result<()> {
         guard("apply", || {
-            let batch = sled_core::batch::unpack(batch)?;
-            self.slot.with("apply", |tree| tree.apply_batch(batch))
+            let (batch, keys) = sled_core::batch::unpack(batch)?;
+            self.slot.with("apply", |tree| {
+                self.slot.write(tree, |r| r.apply(batch, &keys))
+            })
         })
     }
 
     #[napi(ts_return_type = "Promise<void>")]
     pub fn apply_async(&self, batch: &[u8]) -> Result<AsyncTask<TreeOpTask>> {
         self.task("applyAsync", |slot| {
-            let batch = sled_core::batch::unpack(batch)?;
+            let (batch, keys) = sled_core::batch::unpack(batch)?;
             Ok(TreeOpTask {
                 slot,
-                op: TreeOp::Apply(Some(batch)),
+                op: TreeOp::Apply(Some((batch, keys))),
             })
         })
     }
@@ -141,7 +146,10 @@ impl NativeTree {
         proposed: Option<&[u8]>,
     ) -> Result<CasResult> {
         let outcome = self.run("compareAndSwap", |tree| {
-            tree.compare_and_swap(key, expected, proposed)
+            self.slot.write(tree, |r| {
+                r.record(key)?;
+                tree.compare_and_swap(key, expected, proposed)
+            })
         })?;
         Ok(match outcome {
             Ok(()) => CasResult {
@@ -172,7 +180,12 @@ impl NativeTree {
     /// Removes every entry (not atomic, as in sled).
     #[napi]
     pub fn clear(&self) -> Result<()> {
-        self.run("clear", |tree| tree.clear())
+        self.run("clear", |tree| {
+            self.slot.write(tree, |r| {
+                r.record_all()?;
+                tree.clear()
+            })
+        })
     }
 
     /// CRC32 of this tree's keys and values.
@@ -282,13 +295,15 @@ impl NativeTree {
     /// Removes and returns the entry with the smallest key.
     #[napi(ts_return_type = "[Buffer, Buffer] | undefined")]
     pub fn pop_min(&self) -> Result<MaybeEntry> {
-        self.run("popMin", |tree| tree.pop_min()).map(MaybeEntry)
+        self.run("popMin", |tree| self.slot.write(tree, |r| r.pop(true)))
+            .map(MaybeEntry)
     }
 
     /// Removes and returns the entry with the greatest key.
     #[napi(ts_return_type = "[Buffer, Buffer] | undefined")]
     pub fn pop_max(&self) -> Result<MaybeEntry> {
-        self.run("popMax", |tree| tree.pop_max()).map(MaybeEntry)
+        self.run("popMax", |tree| self.slot.write(tree, |r| r.pop(false)))
+            .map(MaybeEntry)
     }
 }
 
@@ -337,8 +352,9 @@ pub enum TreeOp {
     Get(Vec<u8>),
     Insert(Vec<u8>, Vec<u8>),
     Remove(Vec<u8>),
-    /// Taken by the one run of `compute`.
-    Apply(Option<sled::Batch>),
+    /// The batch and the keys it writes (a running backup records them); taken by the
+    /// one run of `compute`.
+    Apply(Option<(sled::Batch, Vec<Vec<u8>>)>),
 }
 
 /// get / insert / remove / apply off the JS thread.
@@ -362,11 +378,12 @@ impl Task for TreeOpTask {
         Ok(catch_panic(name, || {
             slot.with(name, |tree| match op {
                 TreeOp::Get(key) => tree.get(key),
-                TreeOp::Insert(key, value) => tree.insert(key.as_slice(), value.as_slice()),
-                TreeOp::Remove(key) => tree.remove(key),
-                TreeOp::Apply(batch) => tree
-                    .apply_batch(batch.take().unwrap_or_default())
-                    .map(|()| None),
+                TreeOp::Insert(key, value) => slot.write(tree, |r| r.insert(key, value)),
+                TreeOp::Remove(key) => slot.write(tree, |r| r.remove(key)),
+                TreeOp::Apply(batch) => {
+                    let (batch, keys) = batch.take().unwrap_or_default();
+                    slot.write(tree, |r| r.apply(batch, &keys)).map(|()| None)
+                }
             })
         }))
     }
