@@ -70,7 +70,7 @@ mod tests {
             1, 1, 0, 0, 0, b'k', 1, 0, 0, 0, b'v', 0, 4, 0, 0, 0, b'g', b'o', b'n', b'e',
         ])
         .unwrap();
-        db.apply_batch(batch).unwrap();
+        db.apply_batch(batch.0).unwrap();
         assert_eq!(db.get(b"k").unwrap().as_deref(), Some(&b"v"[..]));
         assert_eq!(db.get(b"gone").unwrap(), None);
     }
