@@ -63,6 +63,7 @@ const dbCalls: Record<string, Call> = {
     db.import([{ type: Buffer.from('tree'), name: Buffer.from('imported'), entries: [[Buffer.from('k'), Buffer.from('v')]][Symbol.iterator]() }]),
   exportTo: (db: Db) => db.exportTo(join(tempDir(), 'export')),
   importFrom: async (db: Db) => db.importFrom(await validExportFile()),
+  backup: (db: Db) => db.backup(join(tempDir(), 'backup')),
 }
 
 /** An export file that importFrom would accept, so only the closed handle can fail it. */
@@ -76,7 +77,7 @@ async function validExportFile(): Promise<string> {
 }
 
 /** Db methods that return promises. */
-const asyncDbMethods = new Set(['exportTo', 'importFrom'])
+const asyncDbMethods = new Set(['exportTo', 'importFrom', 'backup'])
 
 /** Methods that are allowed after close: closing again is a no-op. */
 const closers = new Set(['close', 'closeAsync'])
