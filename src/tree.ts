@@ -301,39 +301,44 @@ export class Tree<K = Buffer, V = Buffer> {
     return new Subscriber<K, V>(CONSTRUCT, (wake) => native.watchPrefix(bytes, highWaterMark, wake), this, this.#life, signal, this.#coders)
   }
 
+  /**
+   * The entry `read` returns, decoded. A static helper: the handle is checked (a wrong
+   * `this` is ERR_INVALID_THIS) before any private member of `self` is touched.
+   */
+  static #entry<K, V>(
+    self: Tree<K, V>,
+    read: (native: NativeTree, self: Tree<K, V>) => [Buffer, Buffer] | undefined,
+  ): Entry<K, V> | undefined {
+    const native = Tree.#of(self)
+    return self.#decodeEntry(read(native, self))
+  }
+
   first(): Entry<K, V> | undefined {
-    // the handle is checked before `this.#decodeEntry` is read, so a wrong `this` is ERR_INVALID_THIS
-    const native = Tree.#of(this)
-    return this.#decodeEntry(native.first())
+    return Tree.#entry(this, (native) => native.first())
   }
 
   last(): Entry<K, V> | undefined {
-    const native = Tree.#of(this)
-    return this.#decodeEntry(native.last())
+    return Tree.#entry(this, (native) => native.last())
   }
 
   /** The entry with the greatest key strictly below `key`. */
   getLt(key: K | Bytes): Entry<K, V> | undefined {
-    const native = Tree.#of(this)
-    return this.#decodeEntry(native.getLt(this.#key(key)))
+    return Tree.#entry(this, (native, self) => native.getLt(self.#key(key)))
   }
 
   /** The entry with the smallest key strictly above `key`. */
   getGt(key: K | Bytes): Entry<K, V> | undefined {
-    const native = Tree.#of(this)
-    return this.#decodeEntry(native.getGt(this.#key(key)))
+    return Tree.#entry(this, (native, self) => native.getGt(self.#key(key)))
   }
 
   /** Removes and returns the entry with the smallest key (atomically). */
   popMin(): Entry<K, V> | undefined {
-    const native = Tree.#of(this)
-    return this.#decodeEntry(native.popMin())
+    return Tree.#entry(this, (native) => native.popMin())
   }
 
   /** Removes and returns the entry with the greatest key (atomically). */
   popMax(): Entry<K, V> | undefined {
-    const native = Tree.#of(this)
-    return this.#decodeEntry(native.popMax())
+    return Tree.#entry(this, (native) => native.popMax())
   }
 
   /** A Batch that encodes keys and values with this tree's encodings. */

@@ -1,7 +1,8 @@
 // db.backup(): the copy holds every tree and entry, is a new persistent database and is
 // verified; progress is reported; an abort, a close() or a failure leaves no destination;
 // an existing destination is refused before any work; errors have their classes. The
-// consistency under concurrent writers is in backup-consistency.test.ts.
+// consistency under concurrent writers is in concurrency-scenarios.test.ts
+// (test/scenarios/backup-under-writers.cjs).
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Db, open, SledClosedError, SledIoError, SledUnsupportedError } from 'sled-node'

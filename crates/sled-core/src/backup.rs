@@ -253,6 +253,24 @@ mod tests {
         dir
     }
 
+    /// [`run`] into a new directory `dest`, with a fresh claim of `capture`.
+    fn back_up(
+        db: &sled::Db,
+        capture: &std::sync::Arc<Capture>,
+        dest: &Path,
+        progress: &Progress,
+    ) -> Result<Summary, Failure> {
+        let claim = capture.claim().unwrap();
+        run(
+            db,
+            claim,
+            dest,
+            false,
+            |p| sled::Config::new().path(p),
+            progress,
+        )
+    }
+
     #[test]
     fn copies_every_tree_and_refuses_a_used_destination() {
         use std::sync::Arc;
@@ -267,16 +285,7 @@ mod tests {
         assert!(!check_destination(&dest).unwrap());
         let capture = Arc::new(Capture::default());
         let progress = Progress::default();
-        let claim = capture.claim().unwrap();
-        let summary = run(
-            &db,
-            claim,
-            &dest,
-            false,
-            |p| sled::Config::new().path(p),
-            &progress,
-        )
-        .unwrap();
+        let summary = back_up(&db, &capture, &dest, &progress).unwrap();
         assert_eq!(summary.trees, 3);
         assert_eq!(summary.entries, 1001);
         assert!(matches!(check_destination(&dest), Err(Failure::Exists)));
@@ -295,15 +304,7 @@ mod tests {
         let progress = Progress::default();
         progress.cancel.store(true, Ordering::Relaxed);
         let capture = std::sync::Arc::new(Capture::default());
-        let claim = capture.claim().unwrap();
-        let failed = run(
-            &db,
-            claim,
-            &dest,
-            false,
-            |p| sled::Config::new().path(p),
-            &progress,
-        );
+        let failed = back_up(&db, &capture, &dest, &progress);
         assert!(matches!(failed, Err(Failure::Cancelled)));
         assert!(!dest.exists());
         // the capture was released: a second backup may start

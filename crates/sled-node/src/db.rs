@@ -34,6 +34,13 @@ impl NativeDb {
     fn with<T>(&self, op: &str, f: impl FnOnce(&Share) -> CoreResult<T>) -> Result<T> {
         guard(op, || self.state.with(op, f))
     }
+
+    /// Runs the sled call `f` on the open database, with sled's error mapped.
+    fn on_db<T>(&self, op: &str, f: impl FnOnce(&sled::Db) -> sled::Result<T>) -> Result<T> {
+        self.with(op, |shared| {
+            f(&shared.db).map_err(|e| from_sled(op, &shared.subject, e))
+        })
+    }
 }
 
 /// Opens (or joins, when this process already has it open) the database at `path`.
@@ -130,34 +137,19 @@ impl NativeDb {
 
     #[napi]
     pub fn generate_id(&self) -> Result<u64> {
-        self.with("generateId", |shared| {
-            shared
-                .db
-                .generate_id()
-                .map_err(|e| from_sled("generateId", &shared.subject, e))
-        })
+        self.on_db("generateId", sled::Db::generate_id)
     }
 
     #[napi]
     pub fn size_on_disk(&self) -> Result<f64> {
-        self.with("sizeOnDisk", |shared| {
-            shared
-                .db
-                .size_on_disk()
-                .map(|n| n as f64)
-                .map_err(|e| from_sled("sizeOnDisk", &shared.subject, e))
-        })
+        self.on_db("sizeOnDisk", sled::Db::size_on_disk)
+            .map(|n| n as f64)
     }
 
     /// CRC32 over every tree (takes sled's process-wide write lock while it runs).
     #[napi]
     pub fn checksum(&self) -> Result<u32> {
-        self.with("checksum", |shared| {
-            shared
-                .db
-                .checksum()
-                .map_err(|e| from_sled("checksum", &shared.subject, e))
-        })
+        self.on_db("checksum", |db| db.checksum())
     }
 
     /// Flushes, closes every child, and releases this handle's share of the

@@ -189,38 +189,31 @@ enum Outcome {
     Flag(bool),
 }
 
-unsafe extern "C" fn get(_env: sys::napi_env, _info: sys::napi_callback_info) -> sys::napi_value {
-    call(|_, tree, key, _| tree.get(key).map(Outcome::Value));
-    ptr::null_mut()
+/// A fast call: a napi callback (no arguments, no result) running `$op` through [`call`].
+macro_rules! fast_call {
+    ($name:ident, $op:expr) => {
+        unsafe extern "C" fn $name(
+            _env: sys::napi_env,
+            _info: sys::napi_callback_info,
+        ) -> sys::napi_value {
+            call($op);
+            ptr::null_mut()
+        }
+    };
 }
 
-unsafe extern "C" fn contains_key(
-    _env: sys::napi_env,
-    _info: sys::napi_callback_info,
-) -> sys::napi_value {
-    call(|_, tree, key, _| tree.contains_key(key).map(Outcome::Flag));
-    ptr::null_mut()
-}
-
-unsafe extern "C" fn insert(
-    _env: sys::napi_env,
-    _info: sys::napi_callback_info,
-) -> sys::napi_value {
-    // through the slot's write path, which records pre-images for a running backup
-    call(|slot, tree, key, value| {
-        slot.write(tree, |r| r.insert(key, value))
-            .map(Outcome::Value)
-    });
-    ptr::null_mut()
-}
-
-unsafe extern "C" fn remove(
-    _env: sys::napi_env,
-    _info: sys::napi_callback_info,
-) -> sys::napi_value {
-    call(|slot, tree, key, _| slot.write(tree, |r| r.remove(key)).map(Outcome::Value));
-    ptr::null_mut()
-}
+fast_call!(get, |_, tree, key, _| tree.get(key).map(Outcome::Value));
+fast_call!(contains_key, |_, tree, key, _| tree
+    .contains_key(key)
+    .map(Outcome::Flag));
+// insert and remove go through the slot's write path, which records pre-images for a
+// running backup
+fast_call!(insert, |slot, tree, key, value| slot
+    .write(tree, |r| r.insert(key, value))
+    .map(Outcome::Value));
+fast_call!(remove, |slot, tree, key, _| slot
+    .write(tree, |r| r.remove(key))
+    .map(Outcome::Value));
 
 type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
 
