@@ -1,7 +1,8 @@
 // sled-node, …Async API: the same store as sled-node, every call a task on the libuv
 // pool; the harness keeps IN_FLIGHT (64) point operations in flight, as for every
-// promise-based contender. The API has no getManyAsync, so a read-many call is 100 getAsync
-// in flight together; scans use the iterators' async iteration (for await).
+// promise-based contender. The API has no getManyAsync, so a read-many call issues 100
+// getAsync calls in one tick, which the facade coalesces into one pool task (GetBatcher);
+// scans use the iterators' async iteration (for await).
 
 import { IN_FLIGHT } from '../plan.mjs'
 
