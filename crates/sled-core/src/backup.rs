@@ -116,7 +116,11 @@ pub fn run(
         drop(claim);
         target.flush()?;
         drop(target);
+        // sled's background threads can hold the copy's file lock for a moment after the
+        // last handle is dropped: reopening (here, then by the caller) must not race them
+        crate::registry::wait_for_unlock(destination);
         verify(config(destination), &written)?;
+        crate::registry::wait_for_unlock(destination);
         Ok(Summary {
             trees: written.len() as u64,
             entries: progress.entries.load(Ordering::Relaxed),

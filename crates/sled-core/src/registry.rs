@@ -284,11 +284,12 @@ fn verify_conf(path: &std::path::Path, subject: &str) -> Result<Stored> {
 }
 
 /// sled's background I/O threads can hold the database file (and so its `flock`) for a
-/// moment after the last `Db` is dropped; the entry stays busy until the lock is really
+/// moment after the last `Db` is dropped (also a backup's copy, `backup.rs`); the
+/// registry entry stays busy until the lock is really
 /// free, so a racing open in this process never sees `SLED_LOCKED` and `close()` hands
 /// the path to other processes at once. flock locks belong to an open file
 /// description, so a second descriptor in this process probes them faithfully.
-fn wait_for_unlock(path: &std::path::Path) {
+pub fn wait_for_unlock(path: &std::path::Path) {
     use fs2::FileExt;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let db_file = path.join("db");
