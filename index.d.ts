@@ -80,6 +80,12 @@ export declare class NativeTree {
   /** The tree's name (`__sled__default` for the default tree). */
   name(): Buffer
   get closed(): boolean
+  /**
+   * Throws what `op` would throw on entry (a closed or dropped tree, a call inside a
+   * transaction callback); does nothing else. The facade's iterators start lazily
+   * and call this so that `range()` and `scanPrefix()` still throw when called.
+   */
+  usable(op: string): void
   get(key: Uint8Array): Buffer | undefined
   /**
    * This handle's number for the fast calls of `fast.rs` (`[index, generation]`),
@@ -122,10 +128,16 @@ export declare class NativeTree {
   getManyAsync(keys: Array<Uint8Array>): Promise<Buffer>
   insertAsync(key: Uint8Array, value: Uint8Array): Promise<Buffer | undefined>
   removeAsync(key: Uint8Array): Promise<Buffer | undefined>
-  /** Iterates the entries within the spec's bounds, in chunks. */
-  range(spec: RangeSpec): NativeIter
-  /** Iterates the entries whose key starts with `prefix` (all of them for an empty prefix). */
-  scanPrefix(prefix: Uint8Array, reverse: boolean, limit?: number | undefined | null): NativeIter
+  /**
+   * Iterates the entries within the spec's bounds, in chunks: with `first`, reads the
+   * first chunk in the same call (see `iter::First`); without, reads nothing yet.
+   */
+  range(spec: RangeSpec, first: boolean): Buffer | NativeIter
+  /**
+   * Iterates the entries whose key starts with `prefix` (all of them for an empty
+   * prefix); `first` as for `range`.
+   */
+  scanPrefix(prefix: Uint8Array, reverse: boolean, limit: number | undefined | null, first: boolean): Buffer | NativeIter
   /**
    * Watches inserts and removes of keys starting with `prefix`; `notify` is called
    * (from the JS thread) when events are waiting.

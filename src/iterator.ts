@@ -1,5 +1,9 @@
 // EntryIterator: a sync and async iterator over [key, value] pairs, fed by chunks of
-// entries from the native iterator (one native call per chunk, not per entry).
+// entries from the native iterator (one native call per chunk, not per entry). A chunk
+// is `[count u32] ([klen u32][vlen u32][key][value])*`, little-endian, with LAST set in
+// the count word of the last one; each entry is cut out of it when next() reaches it,
+// so a scan keeps one entry alive at a time, not a whole chunk of them (entries that
+// die young cost the GC nothing; thousands held across a scavenge were all copied).
 
 import { Buffer } from 'node:buffer'
 import type { Coders } from './encodings.js'
@@ -22,37 +26,34 @@ function u32(b: Buffer, at: number): number {
 /** Set in a chunk's count word when no chunk follows it (crates/sled-node/src/iter.rs). */
 const LAST = 0x80000000
 
+/** An empty chunk: the state before the first fetch and after the last entry. */
+const NO_ENTRIES = Buffer.alloc(0)
+
 /**
- * Unpacks a native chunk: `[count u32] ([klen u32][vlen u32][key][value])*`, little-endian;
- * whether it is the last one.
+ * How an EntryIterator starts, on its first step: `first()` for a sync one (one native
+ * call that also reads the first chunk: the whole of a short range, with no native
+ * iterator made at all), `open()` for an async one (the chunks are then read on the pool).
  */
-function unpack(chunk: Buffer, out: Entry<Buffer, Buffer>[]): boolean {
-  const word = u32(chunk, 0)
-  const count = word >= LAST ? word - LAST : word
-  const ab = chunk.buffer
-  let at = 4
-  for (let i = 0; i < count; i++) {
-    const klen = u32(chunk, at)
-    const vlen = u32(chunk, at + 4)
-    at += 8
-    // views into the chunk, not copies (a kept key keeps its chunk alive);
-    // Buffer.from(arrayBuffer, …) is cheaper than subarray()
-    const key = Buffer.from(ab, chunk.byteOffset + at, klen)
-    at += klen
-    out.push([key, Buffer.from(ab, chunk.byteOffset + at, vlen)])
-    at += vlen
-  }
-  return word >= LAST
+export interface IterSource {
+  first(): Buffer | NativeIter
+  open(): NativeIter
 }
 
 export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<Entry<K, V>>, AsyncIterable<Entry<K, V>> {
+  // until the first step; then the native iterator, until its last chunk
+  #source: IterSource | undefined
   #native: NativeIter | undefined
   // keeps the tree (and so its Db) alive while the iterator is reachable
   readonly #owner: object
   readonly #life: Life
   readonly #coders: Coders
-  #buffer: Entry<Buffer, Buffer>[] = []
+  // the chunk being read: its bytes (and, read once, its ArrayBuffer and offset in it),
+  // where the next entry starts, how many are left
+  #chunk: Buffer = NO_ENTRIES
+  #bytes: ArrayBufferLike = NO_ENTRIES.buffer
+  #base = 0
   #at = 0
+  #left = 0
   // async next() calls run one after another, so chunks are consumed in order
   #pending: Promise<unknown> = Promise.resolve()
   // async next() calls not yet settled: a sync step meanwhile is refused, since it
@@ -60,9 +61,9 @@ export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<E
   #inFlight = 0
 
   /** @internal created by range(), scanPrefix() and iter() */
-  constructor(token: symbol, native: NativeIter, owner: object, life: Life, coders: Coders) {
+  constructor(token: symbol, source: IterSource, owner: object, life: Life, coders: Coders) {
     if (token !== CONSTRUCT) throw argError('ERR_ILLEGAL_CONSTRUCTOR', 'Illegal constructor: use range(), scanPrefix() or iter()')
-    this.#native = native
+    this.#source = source
     this.#owner = owner
     this.#life = life
     this.#coders = coders
@@ -70,7 +71,7 @@ export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<E
 
   /** ERR_INVALID_THIS unless `self` is an EntryIterator (a brand check: cheap on the hot path). */
   static #check(self: unknown): void {
-    if (typeof self !== 'object' || self === null || !(#buffer in self)) {
+    if (typeof self !== 'object' || self === null || !(#chunk in self)) {
       throw argError('ERR_INVALID_THIS', 'Value of "this" must be of type EntryIterator')
     }
   }
@@ -83,34 +84,70 @@ export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<E
       this.close()
       throw new SledClosedError('iterator next on an iterator of a closed Db: the handle is closed')
     }
-    if (this.#at < this.#buffer.length) {
-      const entry = this.#buffer[this.#at++] as unknown as Entry<K, V>
-      return { done: false, value: entry }
-    }
-    if (this.#native === undefined) return { done: true, value: undefined }
+    if (this.#left > 0) return { done: false, value: this.#entry() }
+    if (this.#native === undefined && this.#source === undefined) return { done: true, value: undefined }
     return undefined
   }
 
+  /** A sync step needs entries: the first chunk (see IterSource), or the next one. */
+  #fetch(): void {
+    const source = this.#source
+    if (source === undefined) {
+      // #take returned undefined and there is no source, so #native is set
+      this.#refill((this.#native as NativeIter).nextChunk())
+      return
+    }
+    this.#source = undefined
+    const first = source.first()
+    if (first instanceof Uint8Array) this.#refill(first)
+    else this.#native = first
+  }
+
+  /** The next chunk, read on the pool; an iterator not started yet opens natively first. */
+  #fetchAsync(): Promise<Buffer | null> {
+    if (this.#source !== undefined) {
+      this.#native = this.#source.open()
+      this.#source = undefined
+    }
+    return (this.#native as NativeIter).nextChunkAsync()
+  }
+
+  /** Cuts the next entry out of the chunk: views of its bytes, decoded if need be. */
+  #entry(): Entry<K, V> {
+    const chunk = this.#chunk
+    const at = this.#at
+    const klen = u32(chunk, at)
+    const vlen = u32(chunk, at + 4)
+    const start = this.#base + at + 8
+    // views into the chunk, not copies (a kept key keeps its chunk alive);
+    // Buffer.from(arrayBuffer, …) is cheaper than subarray()
+    const key = Buffer.from(this.#bytes, start, klen)
+    const value = Buffer.from(this.#bytes, start + klen, vlen)
+    this.#at = at + 8 + klen + vlen
+    this.#left--
+    const coders = this.#coders
+    return [(coders.key.raw ? key : coders.key.decode(key)) as K, (coders.value.raw ? value : coders.value.decode(value)) as V]
+  }
+
   #refill(chunk: Buffer | null): void {
-    this.#buffer = []
-    this.#at = 0
+    this.#chunk = NO_ENTRIES
+    this.#left = 0
     if (chunk === null) {
       this.#finish()
       return
     }
+    const word = u32(chunk, 0)
+    this.#chunk = chunk
+    this.#bytes = chunk.buffer
+    this.#base = chunk.byteOffset
+    this.#at = 4
+    this.#left = word >= LAST ? word - LAST : word
     // after the last chunk the native iterator is already spent: no fetch, no close
-    if (unpack(chunk, this.#buffer)) this.#native = undefined
-    const { key, value } = this.#coders
-    // decoded a chunk at a time; with the default 'buffer' encoding nothing to do
-    if (!key.raw || !value.raw) {
-      for (const entry of this.#buffer as unknown[][]) {
-        if (!key.raw) entry[0] = key.decode(entry[0] as Buffer)
-        if (!value.raw) entry[1] = value.decode(entry[1] as Buffer)
-      }
-    }
+    if (word >= LAST) this.#native = undefined
   }
 
   #finish(): void {
+    this.#source = undefined
     this.#native?.close()
     this.#native = undefined
   }
@@ -118,8 +155,8 @@ export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<E
   next(): IteratorResult<Entry<K, V>> {
     EntryIterator.#check(this)
     // fast path: an entry is buffered, the handle is open and no async step is running
-    if (this.#at < this.#buffer.length && !this.#life.closed && this.#inFlight === 0) {
-      return { done: false, value: this.#buffer[this.#at++] as unknown as Entry<K, V> }
+    if (this.#left > 0 && !this.#life.closed && this.#inFlight === 0) {
+      return { done: false, value: this.#entry() }
     }
     if (this.#inFlight > 0) {
       throw argError(
@@ -130,16 +167,15 @@ export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<E
     for (;;) {
       const ready = this.#take()
       if (ready) return ready
-      // #take returned undefined, so #native is set
-      this.#refill((this.#native as NativeIter).nextChunk())
+      this.#fetch()
     }
   }
 
   /** Frees the native iterator at once (also what `break` in a for…of does). */
   close(): void {
     EntryIterator.#check(this)
-    this.#buffer = []
-    this.#at = 0
+    this.#chunk = NO_ENTRIES
+    this.#left = 0
     this.#finish()
   }
 
@@ -164,7 +200,7 @@ export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<E
           for (;;) {
             const ready = self.#take()
             if (ready) return ready
-            self.#refill(await (self.#native as NativeIter).nextChunkAsync())
+            self.#refill(await self.#fetchAsync())
           }
         }
         self.#inFlight++

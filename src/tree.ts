@@ -8,8 +8,8 @@ import { Batch } from './batch.js'
 import { boundBytes, type Coders, prefixBytes } from './encodings.js'
 import { argError, SledClosedError, SledUnsupportedError } from './errors.js'
 import { GetBatcher } from './get-batcher.js'
-import { type Entry, EntryIterator, type Life } from './iterator.js'
-import { copyRange, FAST_SLOW, fastCall, fastContainsKey, fastGet, fastInsert, fastRemove, fastValue, type NativeTree } from './native.js'
+import { type Entry, EntryIterator, type IterSource, type Life } from './iterator.js'
+import { copyRange, FAST_SLOW, type NativeIter, fastCall, fastContainsKey, fastGet, fastInsert, fastRemove, fastValue, type NativeTree } from './native.js'
 import { type RangeOptions, rangeSpec, type ScanOptions, scanOptions, watchOptions } from './range-options.js'
 import { rejectOnThrow } from './reject.js'
 import { Subscriber, type WatchOptions } from './subscriber.js'
@@ -267,8 +267,16 @@ export class Tree<K = Buffer, V = Buffer> {
    */
   range(opts?: RangeOptions<K>): EntryIterator<K, V> {
     const native = Tree.#of(this)
-    const spec = rangeSpec(opts, (bound, name) => boundBytes(bound, this.#coders.key, name))
-    return new EntryIterator<K, V>(CONSTRUCT, native.range(spec), this, this.#life, this.#coders)
+    // bounds copied now: the iteration starts on the first step, after the caller may
+    // have changed its Buffers
+    const spec = rangeSpec(opts, (bound, name) => new Uint8Array(boundBytes(bound, this.#coders.key, name)))
+    native.usable('range')
+    return this.#entries({ first: () => native.range(spec, true), open: () => native.range(spec, false) as NativeIter })
+  }
+
+  /** An iterator over this tree's entries that starts from `source` on its first step. */
+  #entries(source: IterSource): EntryIterator<K, V> {
+    return new EntryIterator<K, V>(CONSTRUCT, source, this, this.#life, this.#coders)
   }
 
   /**
@@ -277,9 +285,13 @@ export class Tree<K = Buffer, V = Buffer> {
    */
   scanPrefix(prefix: K | Bytes, opts?: ScanOptions): EntryIterator<K, V> {
     const native = Tree.#of(this)
-    const bytes = prefixBytes(prefix, this.#coders.key)
+    const bytes = new Uint8Array(prefixBytes(prefix, this.#coders.key))
     const { reverse, limit } = scanOptions(opts)
-    return new EntryIterator<K, V>(CONSTRUCT, native.scanPrefix(bytes, reverse, limit), this, this.#life, this.#coders)
+    native.usable('scanPrefix')
+    return this.#entries({
+      first: () => native.scanPrefix(bytes, reverse, limit, true),
+      open: () => native.scanPrefix(bytes, reverse, limit, false) as NativeIter,
+    })
   }
 
   /** Every entry in key order; the same as `range()`. */

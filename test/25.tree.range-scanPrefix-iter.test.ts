@@ -102,6 +102,34 @@ describe('scanPrefix', () => {
   })
 })
 
+describe('entries cut out of chunks one at a time', () => {
+  it('keeps every entry of several chunks exact while earlier ones are kept', () => {
+    // 6,000 entries: chunks of 16, 64, 256, 1024 and 4096 entries
+    const tree = db.openTree('chunks')
+    const valueOf = (i: number) => Buffer.alloc(i % 300, i % 251)
+    for (let i = 0; i < 6000; i++) tree.insert(Buffer.from(String(i).padStart(5, '0')), valueOf(i))
+    const kept = [...tree.iter()]
+    expect(kept.length).toBe(6000)
+    kept.forEach(([key, value], i) => {
+      expect(key.toString()).toBe(String(i).padStart(5, '0'))
+      expect(value.equals(valueOf(i))).toBe(true)
+    })
+  })
+
+  it('an entry that cannot be decoded throws from its next(); the next one goes on', () => {
+    const raw = db.openTree('undecodable')
+    raw.insert('a', '1')
+    raw.insert('b', 'not json')
+    raw.insert('c', '3')
+    const json = db.openTree<Buffer, unknown>('undecodable', { valueEncoding: 'json' })
+    const it = json.iter()
+    expect(it.next().value).toEqual([Buffer.from('a'), 1])
+    expect(() => it.next()).toThrow(SyntaxError)
+    expect(it.next().value).toEqual([Buffer.from('c'), 3])
+    expect(it.next().done).toBe(true)
+  })
+})
+
 describe('iteration while writing', () => {
   it('never repeats a key and stays in order with interleaved inserts and removes', () => {
     const keys = Array.from({ length: 3000 }, (_, i) => Buffer.from(String(i * 2).padStart(6, '0')))
@@ -196,6 +224,36 @@ describe('iterator lifetimes', () => {
     expect(() => {
       for (const _ of it);
     }).toThrow(SledCollectionNotFoundError)
+  })
+
+  it('an iterator starts on its first step: a tree dropped before it fails then; range() itself checked the handle', () => {
+    const { tree } = load('drop-before-start', [Buffer.from([1]), Buffer.from([2])])
+    const it = tree.range({ limit: 5 })
+    db.dropTree('drop-before-start')
+    expect(() => it.next()).toThrow(SledCollectionNotFoundError)
+    expect(() => tree.range()).toThrow(SledCollectionNotFoundError)
+    expect(() => tree.scanPrefix('')).toThrow(SledCollectionNotFoundError)
+  })
+
+  it('bounds and prefixes are copied when range() / scanPrefix() is called, not when it starts', () => {
+    const { tree } = load('bounds-copied', [Buffer.from([1]), Buffer.from([2]), Buffer.from([3])])
+    const gte = Buffer.from([2])
+    const prefix = Buffer.from([3])
+    const range = tree.range({ gte })
+    const scan = tree.scanPrefix(prefix)
+    gte[0] = 3
+    prefix[0] = 1
+    expect(range.toArray().map(([k]) => k[0])).toEqual([2, 3])
+    expect(scan.toArray().map(([k]) => k[0])).toEqual([3])
+  })
+
+  it('a range closed before its first step yields nothing and reads nothing', async () => {
+    const { tree } = load('closed-early', [Buffer.from([1])])
+    const it = tree.range()
+    it.close()
+    expect(it.next().done).toBe(true)
+    const later = tree.range()
+    expect((await later[Symbol.asyncIterator]().next()).value[0]).toEqual(Buffer.from([1]))
   })
 
   it('for await over 100,000 entries lets the event loop turn between chunks', async () => {

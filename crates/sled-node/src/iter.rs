@@ -11,7 +11,7 @@
 use std::ops::Bound;
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{AsyncTask, ObjectFinalize, ToNapiValue, TypeName};
+use napi::bindgen_prelude::{AsyncTask, Either, ObjectFinalize, ToNapiValue, TypeName};
 use napi::{sys, Env, Result, Task, ValueType};
 use napi_derive::napi;
 use parking_lot::Mutex;
@@ -39,6 +39,8 @@ struct Cursor {
 pub struct IterState {
     tree: Arc<Slot>,
     cursor: Mutex<Cursor>,
+    /// The first chunk, when `first()` read it before handing the iterator to JS.
+    first: Mutex<Option<Chunk>>,
 }
 
 impl Child for IterState {
@@ -46,6 +48,7 @@ impl Child for IterState {
         let mut cursor = self.cursor.lock();
         cursor.iter = None;
         cursor.closed = true;
+        self.first.lock().take();
     }
 }
 
@@ -177,6 +180,7 @@ impl IterState {
                     },
                     closed: false,
                 }),
+                first: Mutex::new(None),
             });
             let child: Arc<dyn Child> = state.clone();
             tree.adopt(Arc::downgrade(&child));
@@ -190,6 +194,10 @@ impl IterState {
             let mut cursor = self.cursor.lock();
             if cursor.closed {
                 return Err(closed(op, &format!("an iterator of {}", self.tree.subject)));
+            }
+            // locks taken in this order (cursor, then first) wherever both are held
+            if let Some(first) = self.first.lock().take() {
+                return Ok(Some(first));
             }
             let want = (cursor.next_size as u64).min(cursor.remaining) as usize;
             let mut entries = Vec::with_capacity(want);
@@ -228,6 +236,32 @@ impl IterState {
                 })
             })
         })
+    }
+}
+
+/// What the first fetch of a new iteration gives JS: all of it, in one last chunk (no
+/// iterator object is made: most short ranges end here), or an iterator that returns
+/// the chunk already read on its first `nextChunk()`.
+pub type First = Either<Chunk, NativeIter>;
+
+impl IterState {
+    /// A new iteration for JS: with `read_first`, its first chunk read now (see
+    /// [`First`]); without, the iterator, which has read nothing yet.
+    pub fn begin(state: Arc<IterState>, read_first: bool) -> CoreResult<First> {
+        if !read_first {
+            return Ok(Either::B(NativeIter::new(state)));
+        }
+        match state.next_chunk("iterator next")? {
+            None => Ok(Either::A(Chunk {
+                entries: Vec::new(),
+                last: true,
+            })),
+            Some(chunk) if chunk.last => Ok(Either::A(chunk)),
+            Some(chunk) => {
+                *state.first.lock() = Some(chunk);
+                Ok(Either::B(NativeIter::new(state)))
+            }
+        }
     }
 }
 

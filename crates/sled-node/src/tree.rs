@@ -12,7 +12,7 @@ use sled_core::error::Result as CoreResult;
 
 use crate::boundary::{catch_panic, guard};
 use crate::bytes::{MaybeBytes, MaybeEntry, PackedValues};
-use crate::iter::{IterState, NativeIter, RangeSpec};
+use crate::iter::{First, IterState, RangeSpec};
 use crate::js_error::settle;
 use sled_core::slot::{Child, Slot};
 
@@ -62,6 +62,14 @@ impl NativeTree {
     #[napi(getter)]
     pub fn closed(&self) -> bool {
         !self.slot.is_open()
+    }
+
+    /// Throws what `op` would throw on entry (a closed or dropped tree, a call inside a
+    /// transaction callback); does nothing else. The facade's iterators start lazily
+    /// and call this so that `range()` and `scanPrefix()` still throw when called.
+    #[napi]
+    pub fn usable(&self, op: String) -> Result<()> {
+        self.run(&op, |_| Ok(()))
     }
 
     #[napi(ts_return_type = "Buffer | undefined")]
@@ -235,24 +243,28 @@ impl NativeTree {
 
 #[napi]
 impl NativeTree {
-    /// Iterates the entries within the spec's bounds, in chunks.
-    #[napi]
-    pub fn range(&self, spec: RangeSpec) -> Result<NativeIter> {
+    /// Iterates the entries within the spec's bounds, in chunks: with `first`, reads the
+    /// first chunk in the same call (see `iter::First`); without, reads nothing yet.
+    #[napi(ts_return_type = "Buffer | NativeIter")]
+    pub fn range(&self, spec: RangeSpec, first: bool) -> Result<First> {
         guard("range", || {
-            IterState::range(&self.slot, &spec).map(NativeIter::new)
+            IterState::range(&self.slot, &spec).and_then(|state| IterState::begin(state, first))
         })
     }
 
-    /// Iterates the entries whose key starts with `prefix` (all of them for an empty prefix).
-    #[napi]
+    /// Iterates the entries whose key starts with `prefix` (all of them for an empty
+    /// prefix); `first` as for `range`.
+    #[napi(ts_return_type = "Buffer | NativeIter")]
     pub fn scan_prefix(
         &self,
         prefix: &[u8],
         reverse: bool,
         limit: Option<f64>,
-    ) -> Result<NativeIter> {
+        first: bool,
+    ) -> Result<First> {
         guard("scanPrefix", || {
-            IterState::prefix(&self.slot, prefix, reverse, limit).map(NativeIter::new)
+            IterState::prefix(&self.slot, prefix, reverse, limit)
+                .and_then(|state| IterState::begin(state, first))
         })
     }
 
