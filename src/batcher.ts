@@ -27,11 +27,15 @@ const GET = 2
 const MAX_READS = 128
 
 /**
- * A tick of at least this many reads alone goes out as two tasks: the pool's threads run
- * them at once, and the JS thread already handles the first one's results (whose callers
- * make the next calls) while the second one reads.
+ * A tick of at least this many calls, made while none of this batcher's tasks is running,
+ * goes out in two halves. Otherwise the JS thread would wait while the pool runs the
+ * whole tick and the pool would wait while JS handles the results (whose callers make the
+ * next calls); with two halves, the JS thread handles the first one's results while the
+ * pool runs the second one, and from then on the ticks alternate so by themselves. Reads
+ * alone: both halves at once; with a write, the second half when the first has run, so
+ * that the tick's calls still run in call order.
  */
-const SPLIT_READS = Number(process.env.SLED_SPLIT_READS ?? 1e9)
+const SPLIT = 16
 
 /** The packing buffer is let go of after a tick that needed more than this. */
 const KEEP_BYTES = 1 << 20
@@ -41,6 +45,8 @@ export class Batcher<T> {
   #at = 0
   #waiters: Waiter<T>[] = []
   #writes = false
+  /** This batcher's tasks sent and not yet settled. */
+  #running = 0
   readonly #run: (ops: Buffer) => Promise<Results>
   readonly #decode: (value: Buffer | undefined) => T
   readonly #flushTick = () => this.#flush()
@@ -103,26 +109,49 @@ export class Batcher<T> {
     const waiters = this.#waiters
     // the nextTick of a tick already sent at MAX_READS finds this empty
     if (waiters.length === 0) return
+    const pack = this.#pack
     const end = this.#at
-    if (!this.#writes && waiters.length >= SPLIT_READS) {
+    if (this.#running > 0 || waiters.length < SPLIT) {
+      this.#send(pack.subarray(0, end), waiters)
+    } else {
       const half = waiters.length >> 1
       const middle = (waiters[half] as Waiter<T>).at
-      this.#send(0, middle, waiters.slice(0, half))
-      this.#send(middle, end, waiters.slice(half))
-    } else {
-      this.#send(0, end, waiters)
+      const second = waiters.slice(half)
+      waiters.length = half
+      if (this.#writes) {
+        // its own copy: the packing buffer serves the next tick
+        const rest = Buffer.from(pack.subarray(middle, end))
+        this.#send(pack.subarray(0, middle), waiters, (error) => {
+          if (error === undefined) this.#send(rest, second)
+          else for (const waiter of second) waiter.reject(error)
+        })
+      } else {
+        this.#send(pack.subarray(0, middle), waiters)
+        this.#send(pack.subarray(middle, end), second)
+      }
     }
     // the native side copied the list: the buffer serves the next tick
     this.#waiters = []
     this.#at = 0
     this.#writes = false
-    if (this.#pack.length > KEEP_BYTES) this.#pack = Buffer.allocUnsafe(4096)
+    if (pack.length > KEEP_BYTES) this.#pack = Buffer.allocUnsafe(4096)
   }
 
-  #send(start: number, end: number, waiters: Waiter<T>[]): void {
-    rejectOnThrow(() => this.#run(this.#pack.subarray(start, end))).then(
-      (results) => this.#settle(waiters, results),
+  /**
+   * Runs the packed `ops` of `waiters` and settles them; `next` is told, before that,
+   * whether an op failed (its error) or all ran (`undefined`).
+   */
+  #send(ops: Buffer, waiters: Waiter<T>[], next?: (error: unknown) => void): void {
+    this.#running++
+    rejectOnThrow(() => this.#run(ops)).then(
+      (results) => {
+        this.#running--
+        next?.(Array.isArray(results) ? results[1] : undefined)
+        this.#settle(waiters, results)
+      },
       (error: unknown) => {
+        this.#running--
+        next?.(error)
         for (const waiter of waiters) waiter.reject(error)
       },
     )
