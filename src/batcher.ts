@@ -27,13 +27,13 @@ const GET = 2
 const MAX_READS = 128
 
 /**
- * A tick of at least this many calls, made while none of this batcher's tasks is running,
- * goes out in two halves. Otherwise the JS thread would wait while the pool runs the
- * whole tick and the pool would wait while JS handles the results (whose callers make the
- * next calls); with two halves, the JS thread handles the first one's results while the
- * pool runs the second one, and from then on the ticks alternate so by themselves. Reads
- * alone: both halves at once; with a write, the second half when the first has run, so
- * that the tick's calls still run in call order.
+ * A tick of at least this many reads alone, made while none of this batcher's tasks is
+ * running, goes out in two halves, which the pool's threads run at once. Otherwise the JS
+ * thread would wait while the pool reads the whole tick, and the pool would wait while JS
+ * handles the results (whose callers make the next calls); with two halves, the JS thread
+ * handles the first one's results while the pool reads the second, and from then on the
+ * ticks alternate so by themselves. A tick with a write is not split: measured, running
+ * its halves one after the other (for call order) cost more than it saved.
  */
 const SPLIT = 16
 
@@ -111,24 +111,13 @@ export class Batcher<T> {
     if (waiters.length === 0) return
     const pack = this.#pack
     const end = this.#at
-    if (this.#running > 0 || waiters.length < SPLIT) {
+    if (this.#writes || this.#running > 0 || waiters.length < SPLIT) {
       this.#send(pack.subarray(0, end), waiters)
     } else {
       const half = waiters.length >> 1
       const middle = (waiters[half] as Waiter<T>).at
-      const second = waiters.slice(half)
-      waiters.length = half
-      if (this.#writes) {
-        // its own copy: the packing buffer serves the next tick
-        const rest = Buffer.from(pack.subarray(middle, end))
-        this.#send(pack.subarray(0, middle), waiters, (error) => {
-          if (error === undefined) this.#send(rest, second)
-          else for (const waiter of second) waiter.reject(error)
-        })
-      } else {
-        this.#send(pack.subarray(0, middle), waiters)
-        this.#send(pack.subarray(middle, end), second)
-      }
+      this.#send(pack.subarray(0, middle), waiters.slice(0, half))
+      this.#send(pack.subarray(middle, end), waiters.slice(half))
     }
     // the native side copied the list: the buffer serves the next tick
     this.#waiters = []
@@ -137,21 +126,16 @@ export class Batcher<T> {
     if (pack.length > KEEP_BYTES) this.#pack = Buffer.allocUnsafe(4096)
   }
 
-  /**
-   * Runs the packed `ops` of `waiters` and settles them; `next` is told, before that,
-   * whether an op failed (its error) or all ran (`undefined`).
-   */
-  #send(ops: Buffer, waiters: Waiter<T>[], next?: (error: unknown) => void): void {
+  /** Runs the packed `ops` of `waiters` and settles them. */
+  #send(ops: Buffer, waiters: Waiter<T>[]): void {
     this.#running++
     rejectOnThrow(() => this.#run(ops)).then(
       (results) => {
         this.#running--
-        next?.(Array.isArray(results) ? results[1] : undefined)
         this.#settle(waiters, results)
       },
       (error: unknown) => {
         this.#running--
-        next?.(error)
         for (const waiter of waiters) waiter.reject(error)
       },
     )
