@@ -152,6 +152,12 @@ export declare class NativeTxTree {
   generateId(): bigint
 }
 
+/**
+ * This thread's arena (a new one when `fresh`, or when there is none yet); its
+ * generation is written into the scratch header.
+ */
+export declare function arena(fresh: boolean): Buffer
+
 /** Progress of a running backup, read by the facade on a timer. */
 export interface BackupProgress {
   entries: number

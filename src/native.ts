@@ -2,9 +2,10 @@
 // the error classes of src/errors.ts with it, so the addon throws (and rejects with)
 // those classes itself. Nothing above this module sees a raw native error.
 
+import { Buffer } from 'node:buffer'
+import { markAsUntransferable } from 'node:worker_threads'
 import type * as Native from '#native'
 import * as errors from './errors.js'
-import { SledError } from './errors.js'
 
 // `#native` (package.json imports): napi-rs's generated loader in dist/, typed by the
 // generated index.d.ts
@@ -23,7 +24,7 @@ function loadAddon(): typeof Native {
  * needs to know which binary was missing and what to do. One line per candidate and no
  * `cause`, so an uncaught error prints no loader stack traces.
  */
-function noBinaryError(error: unknown): SledError {
+function noBinaryError(error: unknown): errors.SledError {
   const libc = linuxLibc()
   const target = napiTarget(libc)
   // napi-rs chains one error per candidate through `cause`, newest first, under a generic
@@ -31,7 +32,7 @@ function noBinaryError(error: unknown): SledError {
   const reasons: string[] = []
   const first = error instanceof Error && error.cause instanceof Error ? error.cause : error
   for (let e = first; e instanceof Error; e = e.cause) reasons.unshift(e.message.split('\n')[0]!)
-  return new SledError(
+  return new errors.SledError(
     [
       `sled-node: no native binary could be loaded for ${target} ` +
         `(${[process.platform, process.arch, libc].filter(Boolean).join(', ')}).`,
@@ -106,13 +107,42 @@ export const openNativeAsync = addon.openAsync
  * every load of this module on the thread gets the same one.
  */
 const scratch: Buffer = addon.scratch()
-/** The scratch's header words: handle index, generation, key length, value length; out: the outcome. */
-const header = new Int32Array(scratch.buffer, scratch.byteOffset, 4)
+/**
+ * The scratch's header words: in, handle index, generation, key length, value length;
+ * out, the outcome and where a value read is (its offset in the arena, or -1: in the
+ * scratch); word 4, the generation of this thread's value arena (arena.rs).
+ */
+const header = new Int32Array(scratch.buffer, scratch.byteOffset, 5)
 /** Where keys and values start in the scratch (fast.rs's DATA). */
-const DATA = 16
+const DATA = 32
 /** Keys plus values up to this size take the fast path. */
 const FAST_MAX = scratch.length - DATA
 const calls = addon.fastCalls()
+
+/**
+ * This thread's value arena (crates/sled-node/src/arena.rs): small values read by the
+ * fast calls are slices of it, as small Buffers are slices of Node's allocUnsafe pool.
+ * Every load of this module on the thread shares it; `arenaGeneration` says which one
+ * this load holds.
+ */
+let arena: Buffer = addon.arena(false)
+let arenaGeneration = header[4] as number
+// read once: `.buffer` and `.byteOffset` of a typed array are calls into V8's runtime
+let arenaBytes = arena.buffer
+let arenaStart = arena.byteOffset
+/** arena.rs's VALUE_MAX: larger values are copied out of the scratch. */
+const ARENA_VALUE_MAX = 4096
+
+/** Takes this thread's current arena, or a new one when `fresh`. */
+function adoptArena(fresh: boolean): void {
+  arena = addon.arena(fresh)
+  arenaGeneration = header[4] as number
+  arenaBytes = arena.buffer
+  arenaStart = arena.byteOffset
+  // posting it would move the bytes of every value in it to another thread
+  if (fresh) markAsUntransferable(arenaBytes)
+}
+markAsUntransferable(arenaBytes)
 
 /** Whether a transaction callback is running on this thread (any load of the facade). */
 export const inTransaction: () => boolean = addon.inTransaction
@@ -156,28 +186,41 @@ const FAST_OVERFLOW = -2
 /** The fast path did not handle the call (closed handle, transaction, error, too large): use the ordinary method. */
 export const FAST_SLOW = -3
 
-type FastCall = 'get' | 'containsKey' | 'insert' | 'remove'
+/** The fast calls: argument-free native functions (fast.rs). */
+export const { get: fastGet, containsKey: fastContainsKey, insert: fastInsert, remove: fastRemove } = calls
 
 /**
- * Runs fast call `name` on the tree numbered `id` (NativeTree.fastHandle()) with `key`
+ * Runs fast call `call` on the tree numbered `id` (NativeTree.fastHandle()) with `key`
  * (and `value`): the outcome, or FAST_SLOW when the ordinary method must be called.
  */
-export function fastCall(name: FastCall, id: number[], key: Uint8Array, value?: Uint8Array): number {
+export function fastCall(call: () => void, id: number[], key: Uint8Array, value?: Uint8Array): number {
   const valueLength = value === undefined ? 0 : value.length
   if (key.length + valueLength > FAST_MAX) return FAST_SLOW
+  // the arena the call may write a value into must be this thread's current one and
+  // still attached (see arena.rs); both checks are two loads when nothing changed
+  if (header[4] !== arenaGeneration) adoptArena(false)
+  if (arena.length === 0) adoptArena(true)
   header[0] = id[0] as number
   header[1] = id[1] as number
   header[2] = key.length
   header[3] = valueLength
   scratch.set(key, DATA)
   if (value !== undefined) scratch.set(value, DATA + key.length)
-  calls[name]()
+  call()
   return header[0] as number
 }
 
 /** The value a fast call read, given its outcome (>= 0 or FAST_ABSENT); a Buffer of its own. */
 export function fastValue(outcome: number): Buffer | undefined {
-  if (outcome >= 0) return copyRange(scratch, DATA, DATA + outcome)
+  if (outcome >= 0) {
+    const at = header[1] as number
+    // a slice of the arena that no other value shares and no call writes again
+    if (at >= 0) return Buffer.from(arenaBytes, arenaStart + at, outcome)
+    // in the scratch: too large for the arena, or the arena is full (so replace it)
+    const value = copyRange(scratch, DATA, DATA + outcome)
+    if (outcome <= ARENA_VALUE_MAX) adoptArena(true)
+    return value
+  }
   if (outcome === FAST_OVERFLOW) return addon.takeOverflow()
   return undefined
 }

@@ -9,7 +9,7 @@ import { boundBytes, type Coders, prefixBytes } from './encodings.js'
 import { argError, SledClosedError, SledUnsupportedError } from './errors.js'
 import { Batcher } from './batcher.js'
 import { type Entry, EntryIterator, type Life } from './iterator.js'
-import { FAST_SLOW, fastCall, fastValue, type NativeTree, unpackValues } from './native.js'
+import { FAST_SLOW, fastCall, fastContainsKey, fastGet, fastInsert, fastRemove, fastValue, type NativeTree, unpackValues } from './native.js'
 import { type RangeOptions, rangeSpec, type ScanOptions, scanOptions, watchOptions } from './range-options.js'
 import { rejectOnThrow } from './reject.js'
 import { Subscriber, type WatchOptions } from './subscriber.js'
@@ -98,7 +98,7 @@ export class Tree<K = Buffer, V = Buffer> {
   get(key: K | Bytes): V | undefined {
     const native = Tree.#of(this)
     const k = this.#key(key)
-    const outcome = fastCall('get', this.#fast(native), k)
+    const outcome = fastCall(fastGet, this.#fast(native), k)
     return this.#decodeValue(outcome === FAST_SLOW ? native.get(k) : fastValue(outcome))
   }
 
@@ -113,7 +113,7 @@ export class Tree<K = Buffer, V = Buffer> {
     const native = Tree.#of(this)
     const k = this.#key(key)
     const v = this.#value(value)
-    const outcome = fastCall('insert', this.#fast(native), k, v)
+    const outcome = fastCall(fastInsert, this.#fast(native), k, v)
     return this.#decodeValue(outcome === FAST_SLOW ? native.insert(k, v) : fastValue(outcome))
   }
 
@@ -121,14 +121,14 @@ export class Tree<K = Buffer, V = Buffer> {
   remove(key: K | Bytes): V | undefined {
     const native = Tree.#of(this)
     const k = this.#key(key)
-    const outcome = fastCall('remove', this.#fast(native), k)
+    const outcome = fastCall(fastRemove, this.#fast(native), k)
     return this.#decodeValue(outcome === FAST_SLOW ? native.remove(k) : fastValue(outcome))
   }
 
   containsKey(key: K | Bytes): boolean {
     const native = Tree.#of(this)
     const k = this.#key(key)
-    const outcome = fastCall('containsKey', this.#fast(native), k)
+    const outcome = fastCall(fastContainsKey, this.#fast(native), k)
     return outcome === FAST_SLOW ? native.containsKey(k) : outcome === 1
   }
 

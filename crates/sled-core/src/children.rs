@@ -5,6 +5,8 @@ use std::sync::Weak;
 
 use parking_lot::Mutex;
 
+use crate::weak_list::WeakList;
+
 /// Something a handle created and must empty when it closes.
 pub trait Child: Send + Sync {
     fn close(&self);
@@ -14,19 +16,17 @@ pub trait Child: Send + Sync {
 /// JS dropped is not kept alive by its parent. The lock is held only to push or take
 /// the list, never while closing what is in it.
 #[derive(Default)]
-pub struct Children(Mutex<Vec<Weak<dyn Child>>>);
+pub struct Children(Mutex<WeakList<dyn Child>>);
 
 impl Children {
     pub fn adopt(&self, child: Weak<dyn Child>) {
-        let mut children = self.0.lock();
-        children.retain(|c| c.strong_count() > 0);
-        children.push(child);
+        self.0.lock().push(child);
     }
 
     /// Closes every child still alive; later adoptions start a new list.
     pub fn close_all(&self) {
-        let children = std::mem::take(&mut *self.0.lock());
-        for child in children.iter().filter_map(Weak::upgrade) {
+        let children = self.0.lock().take_live();
+        for child in children {
             child.close();
         }
     }

@@ -18,5 +18,6 @@ pub mod registry;
 pub mod settings;
 pub mod slot;
 pub mod watch;
+pub mod weak_list;
 
 pub use error::{Code, Error, Result};

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::mem::ManuallyDrop;
 use std::path::PathBuf;
-use std::sync::{Arc, LazyLock, Weak};
+use std::sync::{Arc, LazyLock};
 
 use parking_lot::{Condvar, Mutex};
 
@@ -21,6 +21,7 @@ use crate::settings::{OpenOptions, Settings, Stored};
 
 use crate::slot::Slot;
 use crate::watch::Hubs;
+use crate::weak_list::WeakList;
 
 /// One handle's share of an open database: dropping it gives the share back
 /// ([`release`]), wherever that happens — `close()`, a finalizer, or a result that
@@ -71,7 +72,7 @@ pub struct Shared {
     settings: Settings,
     /// Every live tree slot of this database by tree name, across all handles
     /// and threads, so `dropTree` can invalidate them all.
-    trees: Mutex<HashMap<Vec<u8>, Vec<Weak<Slot>>>>,
+    trees: Mutex<HashMap<Vec<u8>, WeakList<Slot>>>,
     /// The subscriber hub of each watched tree (see `watch.rs`).
     pub hubs: Arc<Hubs>,
     /// Held by `openTree` and `dropTree` for their whole step.
@@ -83,9 +84,10 @@ pub struct Shared {
 impl Shared {
     pub fn register_tree(&self, name: &[u8], slot: &Arc<Slot>) {
         let mut trees = self.trees.lock();
-        let list = trees.entry(name.to_vec()).or_default();
-        list.retain(|weak| weak.strong_count() > 0);
-        list.push(Arc::downgrade(slot));
+        trees
+            .entry(name.to_vec())
+            .or_default()
+            .push(Arc::downgrade(slot));
     }
 
     /// Drops tree `name`: marks every live handle of it dropped (in every thread), drops
@@ -98,8 +100,8 @@ impl Shared {
 
     pub fn drop_tree(&self, name: &[u8]) -> sled::Result<bool> {
         let _tree_ops = self.tree_ops.lock();
-        let slots = self.trees.lock().remove(name).unwrap_or_default();
-        for slot in slots.iter().filter_map(Weak::upgrade) {
+        let mut slots = self.trees.lock().remove(name).unwrap_or_default();
+        for slot in slots.take_live() {
             slot.mark_dropped();
         }
         // gated like every write; a running backup records the tree's entries first

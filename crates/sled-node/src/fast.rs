@@ -10,7 +10,10 @@
 //!
 //! Header, native-endian 32-bit words: `[0]` handle index, `[1]` its generation,
 //! `[2]` key length, `[3]` value length; data from byte [`DATA`]. Out: word `[0]`, an
-//! [`Outcome`]; a value read is at byte [`DATA`].
+//! outcome (a value's length, [`ABSENT`], [`OVERFLOW`], [`SLOW`], or a flag); for a value
+//! read, word `[1]` is its offset in this thread's value arena (`arena.rs`), or -1 when
+//! it is in the scratch at byte [`DATA`] instead (too large, or the arena is full).
+//! Word [`crate::arena::GENERATION_WORD`] is the arena's generation, kept by `arena.rs`.
 //!
 //! Handles are looked up in a per-thread table: a JS object (and so its handle number)
 //! belongs to one thread, and a stale or made-up number finds no entry rather than
@@ -31,7 +34,7 @@ use napi_derive::napi;
 use sled_core::slot::Slot;
 
 /// Where the data starts in the scratch buffer.
-pub const DATA: usize = 16;
+pub const DATA: usize = 32;
 
 /// The value is absent.
 const ABSENT: i32 = -1;
@@ -172,7 +175,12 @@ fn run(
         Ok(Ok(Outcome::Flag(flag))) => i32::from(flag),
         Ok(Ok(Outcome::Value(None))) => ABSENT,
         Ok(Ok(Outcome::Value(Some(value)))) => {
-            if value.len() <= scratch.len() - DATA && value.len() <= i32::MAX as usize {
+            if let Some(at) = crate::arena::put(&value) {
+                // both below VALUE_MAX and the arena's size
+                scratch[4..8].copy_from_slice(&(at as i32).to_ne_bytes());
+                value.len() as i32
+            } else if value.len() <= scratch.len() - DATA && value.len() <= i32::MAX as usize {
+                scratch[4..8].copy_from_slice(&(-1i32).to_ne_bytes());
                 scratch[DATA..DATA + value.len()].copy_from_slice(&value);
                 value.len() as i32
             } else {

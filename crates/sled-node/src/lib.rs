@@ -17,7 +17,8 @@
 //!
 //! Which thread runs what: sync methods run on the calling JS thread (`get`,
 //! `containsKey`, `insert` and `remove` through the argument-free calls of `fast.rs`
-//! when their bytes fit in the thread's scratch buffer); `…Async`
+//! when their bytes fit in the thread's scratch buffer, small values coming back in
+//! the thread's value arena, `arena.rs`); `…Async`
 //! methods run on the libuv pool (each task beside the type it belongs to: `db.rs`,
 //! `tree.rs`, `iter.rs`); each watched tree has one pump thread (`core:watch.rs`); a backup copies on the pool
 //! (`core:backup.rs`, `backup_job.rs`).
@@ -96,6 +97,8 @@
 // napi-rs registers free `#[napi]` functions only in the cdylib build: under `cargo test`
 // they, and what only they use, look unused. The allowance is limited to the modules
 // that export such functions.
+#[cfg_attr(test, allow(dead_code))]
+mod arena;
 #[cfg_attr(test, allow(dead_code))]
 mod backup_job;
 #[cfg_attr(test, allow(dead_code))]

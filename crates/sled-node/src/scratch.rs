@@ -38,20 +38,30 @@ thread_local! {
 /// This thread's scratch Buffer, made on the first call.
 #[napi(ts_return_type = "Buffer")]
 pub fn scratch(env: &Env) -> Result<Unknown<'_>> {
-    let raw_env = env.raw();
-    let fail = |what: &str| Error::new(Status::GenericFailure, format!("scratch buffer: {what}"));
-    let mut value = ptr::null_mut();
-    if let Some(s) = SCRATCH.with(Cell::get) {
-        // SAFETY: a reference made by this function on this thread (this isolate)
-        let status = unsafe { sys::napi_get_reference_value(raw_env, s.reference, &mut value) };
-        if status == sys::Status::napi_ok && !value.is_null() {
-            // SAFETY: a live value of this environment, in this call's scope
-            return Ok(unsafe { Unknown::from_raw_unchecked(raw_env, value) });
-        }
+    if let Some(value) = SCRATCH
+        .with(Cell::get)
+        .and_then(|s| held_value(env, s.reference))
+    {
+        return Ok(value);
     }
+    let (value, reference, data) = held_buffer(env, SIZE, "scratch buffer")?;
+    SCRATCH.with(|s| s.set(Some(Scratch { reference, data })));
+    Ok(value)
+}
+
+/// A new Buffer of `size` bytes kept alive by a strong reference (until
+/// `napi_delete_reference`): the value, the reference and where its bytes are.
+pub fn held_buffer<'env>(
+    env: &'env Env,
+    size: usize,
+    what: &str,
+) -> Result<(Unknown<'env>, sys::napi_ref, *mut u8)> {
+    let raw_env = env.raw();
+    let fail = |how: &str| Error::new(Status::GenericFailure, format!("{what}: {how}"));
+    let mut value = ptr::null_mut();
     let mut data: *mut std::ffi::c_void = ptr::null_mut();
     // SAFETY: plain napi calls on the JS thread
-    if unsafe { sys::napi_create_buffer(raw_env, SIZE, &mut data, &mut value) }
+    if unsafe { sys::napi_create_buffer(raw_env, size, &mut data, &mut value) }
         != sys::Status::napi_ok
     {
         return Err(fail("could not allocate"));
@@ -62,14 +72,23 @@ pub fn scratch(env: &Env) -> Result<Unknown<'_>> {
     {
         return Err(fail("could not keep it alive"));
     }
-    SCRATCH.with(|s| {
-        s.set(Some(Scratch {
-            reference,
-            data: data.cast(),
-        }))
-    });
-    // SAFETY: as above
-    Ok(unsafe { Unknown::from_raw_unchecked(raw_env, value) })
+    // SAFETY: a live value of this environment, in this call's scope
+    Ok((
+        unsafe { Unknown::from_raw_unchecked(raw_env, value) },
+        reference,
+        data.cast(),
+    ))
+}
+
+/// The value behind a reference [`held_buffer`] made on this thread (this isolate):
+/// a reference made in one load of the addon is valid in the others.
+pub fn held_value(env: &Env, reference: sys::napi_ref) -> Option<Unknown<'_>> {
+    let mut value = ptr::null_mut();
+    // SAFETY: a reference made by held_buffer on this thread
+    let status = unsafe { sys::napi_get_reference_value(env.raw(), reference, &mut value) };
+    // SAFETY: a live value of this environment, in this call's scope
+    (status == sys::Status::napi_ok && !value.is_null())
+        .then(|| unsafe { Unknown::from_raw_unchecked(env.raw(), value) })
 }
 
 /// Runs `f` on this thread's scratch bytes (`None` if none was made on this thread).

@@ -1,0 +1,103 @@
+//! A per-thread arena for small values read by the fast calls (`fast.rs`).
+//!
+//! Copying a value out of the scratch buffer into a Buffer of its own (`allocUnsafe` +
+//! `copy`) cost about as much as the rest of a cached `get`. Instead a fast call writes a
+//! value of up to [`VALUE_MAX`] bytes once, into a part of the arena no one has been given
+//! yet, and the facade returns a Buffer view of exactly those bytes: the same scheme as
+//! Node's own `Buffer.allocUnsafe` pool (8-byte aligned slices of a shared block). A part
+//! is handed out once and never written again, so a value returned to JS never changes;
+//! a full arena is replaced, not reused, and lives on as long as a value points into it.
+//!
+//! The facade keeps the rules that make the raw pointer safe to write through:
+//! - it asks for a new arena (`arena(true)`) before a fast call whenever the current one
+//!   was detached (a user's `value.buffer.transfer()`: the bytes then belong to someone
+//!   else), and marks every arena untransferable for `postMessage`;
+//! - every load of the facade on a thread shares this one arena: the generation in
+//!   scratch header word [`GENERATION_WORD`] tells a load that its arena is stale.
+
+use std::cell::Cell;
+use std::ptr;
+
+use napi::bindgen_prelude::Unknown;
+use napi::{sys, Env, Result};
+use napi_derive::napi;
+
+/// The arena's size: how much one small value kept alive can keep alive with it.
+const SIZE: usize = 32 * 1024;
+/// Values up to this size go into the arena (Node pools `allocUnsafe` up to 4 KiB too).
+pub const VALUE_MAX: usize = 4 * 1024;
+/// The scratch header word where the current arena's generation is kept.
+pub const GENERATION_WORD: usize = 4;
+
+#[derive(Clone, Copy)]
+struct Arena {
+    /// Keeps the current arena alive while native code may write into it.
+    reference: sys::napi_ref,
+    data: *mut u8,
+    /// The first byte no one has been given.
+    next: usize,
+}
+
+thread_local! {
+    static ARENA: Cell<Option<Arena>> = const { Cell::new(None) };
+    static GENERATION: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Copies `value` into the arena's unused part: its offset, or `None` when there is no
+/// arena or no room (the caller then returns it through the scratch).
+pub fn put(value: &[u8]) -> Option<usize> {
+    if value.len() > VALUE_MAX {
+        return None;
+    }
+    let mut arena = ARENA.with(Cell::get)?;
+    let at = arena.next;
+    if at + value.len() > SIZE {
+        return None;
+    }
+    // SAFETY: `data` points at SIZE bytes of a Buffer kept alive by `reference` and not
+    // detached (the facade checks before every fast call); bytes from `next` on were
+    // never handed to JS, and no JS runs while this thread is in native code
+    unsafe { ptr::copy_nonoverlapping(value.as_ptr(), arena.data.add(at), value.len()) };
+    // 8-byte aligned, as Node aligns its pool, so a Float64Array view of a value works
+    arena.next = (at + value.len() + 7) & !7;
+    ARENA.with(|a| a.set(Some(arena)));
+    Some(at)
+}
+
+/// This thread's arena (a new one when `fresh`, or when there is none yet); its
+/// generation is written into the scratch header.
+#[napi(ts_return_type = "Buffer")]
+pub fn arena(env: &Env, fresh: bool) -> Result<Unknown<'_>> {
+    let current = ARENA.with(Cell::get);
+    if let Some(value) = current
+        .filter(|_| !fresh)
+        .and_then(|a| crate::scratch::held_value(env, a.reference))
+    {
+        publish_generation();
+        return Ok(value);
+    }
+    let (value, reference, data) = crate::scratch::held_buffer(env, SIZE, "value arena")?;
+    ARENA.with(|a| {
+        a.set(Some(Arena {
+            reference,
+            data,
+            next: 0,
+        }))
+    });
+    if let Some(old) = current {
+        // the old arena is no longer written; the values pointing into it keep it alive
+        // SAFETY: a reference made by held_buffer on this thread
+        unsafe { sys::napi_delete_reference(env.raw(), old.reference) };
+    }
+    GENERATION.with(|g| g.set(g.get().wrapping_add(1)));
+    publish_generation();
+    Ok(value)
+}
+
+fn publish_generation() {
+    let generation = GENERATION.with(Cell::get);
+    let _ = crate::scratch::with(|scratch| {
+        let at = GENERATION_WORD * 4;
+        scratch[at..at + 4].copy_from_slice(&generation.to_ne_bytes());
+    });
+}
