@@ -120,14 +120,14 @@ export declare class NativeTree {
   /** Writes dirty buffers to disk; returns the number of bytes flushed. */
   flush(): number
   flushAsync(): Promise<number>
-  getAsync(key: Uint8Array): Promise<Buffer | undefined>
   /**
-   * The values of `keys` (packed as `getMany`'s) from one pool task; the facade's
-   * `getAsync` gathers the calls of one tick into this.
+   * The `getAsync` / `insertAsync` / `removeAsync` calls of one tick, packed in one
+   * Buffer (`sled_core::batch::decode`, gets allowed) and run in order by one pool
+   * task. Resolves with their results packed as `getMany`'s (the value read, or the
+   * previous value), or, when op `i` failed, with `[the results of ops 0..i, its
+   * error]`; the ops after `i` were not run. Rejects when the first op failed.
    */
-  getManyAsync(keys: Array<Uint8Array>): Promise<Buffer>
-  insertAsync(key: Uint8Array, value: Uint8Array): Promise<Buffer | undefined>
-  removeAsync(key: Uint8Array): Promise<Buffer | undefined>
+  opsAsync(ops: Uint8Array): Promise<Buffer | [Buffer, Error]>
   /**
    * Iterates the entries within the spec's bounds, in chunks: with `first`, reads the
    * first chunk in the same call (see `iter::First`); without, reads nothing yet.

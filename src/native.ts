@@ -157,6 +157,29 @@ export function copyRange(bytes: Buffer, start: number, end: number): Buffer {
   return out
 }
 
+/**
+ * Unpacks getMany's `[len u32 | 0xffffffff][bytes]` per value, at most `count` of them and
+ * as many as `packed` holds: into views of `packed`, or with `copy`, into Buffers of their
+ * own (as `get` returns them).
+ */
+export function unpackValues(packed: Buffer, count: number, copy = false): (Buffer | undefined)[] {
+  const out = new Array<Buffer | undefined>(count)
+  let at = 0
+  let i = 0
+  for (; i < count && at < packed.length; i++) {
+    const length = packed.readUInt32LE(at)
+    at += 4
+    if (length === 0xffffffff) {
+      out[i] = undefined
+    } else {
+      out[i] = copy ? copyRange(packed, at, at + length) : packed.subarray(at, at + length)
+      at += length
+    }
+  }
+  out.length = i
+  return out
+}
+
 /** A fast call's outcome: a value's length (>= 0), or one of these. */
 export const FAST_ABSENT = -1
 const FAST_OVERFLOW = -2

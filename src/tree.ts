@@ -7,9 +7,9 @@ import { type Bytes, requireArgs, requireArray, requireFunction } from './args.j
 import { Batch } from './batch.js'
 import { boundBytes, type Coders, prefixBytes } from './encodings.js'
 import { argError, SledClosedError, SledUnsupportedError } from './errors.js'
-import { GetBatcher } from './get-batcher.js'
+import { Batcher } from './batcher.js'
 import { type Entry, EntryIterator, type IterSource, type Life } from './iterator.js'
-import { copyRange, FAST_SLOW, type NativeIter, fastCall, fastContainsKey, fastGet, fastInsert, fastRemove, fastValue, type NativeTree } from './native.js'
+import { FAST_SLOW, type NativeIter, fastCall, fastContainsKey, fastGet, fastInsert, fastRemove, fastValue, type NativeTree, unpackValues } from './native.js'
 import { type RangeOptions, rangeSpec, type ScanOptions, scanOptions, watchOptions } from './range-options.js'
 import { rejectOnThrow } from './reject.js'
 import { Subscriber, type WatchOptions } from './subscriber.js'
@@ -25,26 +25,6 @@ export type UpdateFn<V> = (old: V | undefined) => V | Bytes | undefined
 /** Combines the stored value with a merged one; `undefined` out deletes the key. */
 export type MergeOperator<K, V> = (key: K, old: V | undefined, value: V) => V | Bytes | undefined
 
-/**
- * Unpacks getMany's `[len u32 | 0xffffffff][bytes]` per value: into views of `packed`, or
- * with `copy`, into Buffers of their own (as `get` returns them).
- */
-function unpackValues(packed: Buffer, count: number, copy = false): (Buffer | undefined)[] {
-  const out = new Array<Buffer | undefined>(count)
-  let at = 0
-  for (let i = 0; i < count; i++) {
-    const length = packed.readUInt32LE(at)
-    at += 4
-    if (length === 0xffffffff) {
-      out[i] = undefined
-    } else {
-      out[i] = copy ? copyRange(packed, at, at + length) : packed.subarray(at, at + length)
-      at += length
-    }
-  }
-  return out
-}
-
 export class Tree<K = Buffer, V = Buffer> {
   readonly #native: NativeTree
   // keeps the Db alive while one of its trees is reachable: the Db's finalizer
@@ -53,7 +33,7 @@ export class Tree<K = Buffer, V = Buffer> {
   readonly #life: Life
   readonly #coders: Coders
   #mergeOperator: MergeOperator<K, V> | undefined
-  #gets: GetBatcher | undefined
+  #calls: Batcher<V | undefined> | undefined
   #fastId: number[] | undefined
   /** The tree's name, as UTF-8 text (`__sled__default` for a Db's default tree). */
   readonly name: string
@@ -231,34 +211,34 @@ export class Tree<K = Buffer, V = Buffer> {
   }
 
   /**
-   * `get` on the libuv pool. The getAsync calls of one tick on this Tree object share
-   * pool tasks (see GetBatcher), so many reads in flight cost far less than one task each.
+   * The batcher of this Tree object's getAsync / insertAsync / removeAsync calls, after the
+   * checks they share: the calls of one tick share pool tasks (see Batcher), so many calls
+   * in flight cost far less than one task each. It copies keys and values at the call,
+   * which the caller (or a codec that reuses its output buffer) could change before the
+   * task is made at the end of the tick.
    */
+  static #batcher<K, V>(self: Tree<K, V>, op: string): Batcher<V | undefined> {
+    const native = Tree.#of(self)
+    refuseInTransaction(op)
+    return (self.#calls ??= new Batcher(
+      (ops) => native.opsAsync(ops),
+      (v) => self.#decodeValue(v),
+    ))
+  }
+
+  /** `get` on the libuv pool, with the other …Async calls of this tick (see docs/api.md). */
   getAsync(key: K | Bytes): Promise<V | undefined> {
-    return rejectOnThrow(() => {
-      const native = Tree.#of(this)
-      refuseInTransaction('getAsync')
-      const k = this.#key(key)
-      this.#gets ??= new GetBatcher(
-        (one) => native.getAsync(one),
-        // each value copied out of the packed buffer, as `get` returns it: its own
-        // (pooled) Buffer, which neither keeps the batch alive nor shares its memory
-        (keys) => native.getManyAsync(keys).then((packed) => unpackValues(packed, keys.length, true)),
-      )
-      // the read happens later in this tick: copy the key, which the caller (or a codec
-      // that reuses its output buffer) could change before then
-      return this.#gets.get(Buffer.from(k))
-    }).then((v) => this.#decodeValue(v))
+    return rejectOnThrow(() => Tree.#batcher(this, 'getAsync').get(this.#key(key)))
   }
 
-  /** `insert` on the libuv pool. */
+  /** `insert` on the libuv pool, with the other …Async calls of this tick. */
   insertAsync(key: K | Bytes, value: V | Bytes): Promise<V | undefined> {
-    return rejectOnThrow(() => Tree.#of(this).insertAsync(this.#key(key), this.#value(value))).then((v) => this.#decodeValue(v))
+    return rejectOnThrow(() => Tree.#batcher(this, 'insertAsync').insert(this.#key(key), this.#value(value)))
   }
 
-  /** `remove` on the libuv pool. */
+  /** `remove` on the libuv pool, with the other …Async calls of this tick. */
   removeAsync(key: K | Bytes): Promise<V | undefined> {
-    return rejectOnThrow(() => Tree.#of(this).removeAsync(this.#key(key))).then((v) => this.#decodeValue(v))
+    return rejectOnThrow(() => Tree.#batcher(this, 'removeAsync').remove(this.#key(key)))
   }
 
   /**

@@ -1,9 +1,26 @@
-// getAsync calls of one tick share pool tasks (src/get-batcher.ts): each caller still
-// gets its own value or its own error, as if every call had its own task.
+// getAsync / insertAsync / removeAsync calls of one tick share pool tasks (src/batcher.ts):
+// each caller still gets its own value or its own error, as if every call had its own
+// task, and the calls of one tick run in call order.
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { Buffer } from 'node:buffer'
 import { describe, expect, it } from 'vitest'
 import { open, SledClosedError, SledCollectionNotFoundError } from 'sled-node'
-import { dbPath } from './helpers/tmp.js'
+import { dbPath, tempDir } from './helpers/tmp.js'
+import { freshTree, targets } from './helpers/tree-targets.js'
+
+const require = createRequire(import.meta.url)
+const pkgDir = dirname(require.resolve('sled-node/package.json'))
+/** The built batcher: its `run` is the seam for a failure in the middle of a tick. */
+type Results = Buffer | [Buffer, Error]
+const { Batcher } = require(join(pkgDir, 'dist/src/batcher.js')) as {
+  Batcher: new (run: (ops: Buffer) => Promise<Results>, decode: (v: Buffer | undefined) => unknown) => {
+    insert(key: Uint8Array, value: Uint8Array): Promise<unknown>
+  }
+}
+/** Results packed as the native side packs them: `[len u32 LE][bytes]`, absent as 0xffffffff. */
+const packed = (values: (string | undefined)[]): Buffer =>
+  Buffer.concat(values.map((v) => (v === undefined ? Buffer.from([255, 255, 255, 255]) : Buffer.concat([Buffer.alloc(4), Buffer.from(v)]).fill(v.length, 0, 1))))
 
 /** Settles every promise: its value, or the error it rejected with. */
 const outcomes = <T>(promises: Promise<T>[]): Promise<({ ok: true; value: T } | { ok: false; error: unknown })[]> =>
@@ -123,5 +140,171 @@ describe('getAsync batching', () => {
     expect(b).toEqual(Buffer.from('from two'))
     expect(c).toBeUndefined()
     db.close()
+  })
+})
+
+describe.each(targets)('insertAsync / removeAsync batching on $kind', ({ make }) => {
+  let tree: ReturnType<typeof make>
+  freshTree(make, (t) => (tree = t))
+  const text = (v: Buffer | undefined) => v?.toString()
+
+  it('1,000 inserts in one tick each resolve with their own previous value', async () => {
+    for (let i = 0; i < 1000; i += 2) tree.insert(`k${i}`, `old${i}`)
+    const previous = await Promise.all(Array.from({ length: 1000 }, (_, i) => tree.insertAsync(`k${i}`, `new${i}`)))
+    previous.forEach((v, i) => expect(text(v), `k${i}`).toBe(i % 2 === 0 ? `old${i}` : undefined))
+    for (let i = 0; i < 1000; i++) expect(text(tree.get(`k${i}`))).toBe(`new${i}`)
+  })
+
+  it('runs the calls of one tick in call order: each write sees the ones before it', async () => {
+    const a = tree.insertAsync('k', 'a')
+    const b = tree.insertAsync('k', 'b')
+    const read = tree.getAsync('k')
+    const removed = tree.removeAsync('k')
+    const again = tree.removeAsync('k')
+    const c = tree.insertAsync('k', 'c')
+    expect((await Promise.all([a, b, read, removed, again, c])).map(text)).toEqual([undefined, 'a', 'b', 'b', undefined, undefined])
+    expect(text(tree.get('k'))).toBe('c')
+  })
+
+  it('keeps call order in a tick of many calls', async () => {
+    // 40 writes of one key: each resolves with the value of the call before it
+    const previous = await Promise.all(Array.from({ length: 40 }, (_, i) => tree.insertAsync('k', `v${i}`)))
+    expect(previous.map(text)).toEqual([undefined, ...Array.from({ length: 39 }, (_, i) => `v${i}`)])
+    expect(text(tree.get('k'))).toBe('v39')
+  })
+
+  it('removes mixed with inserts of other keys resolve with their own removed values', async () => {
+    for (let i = 0; i < 100; i++) tree.insert(`r${i}`, `v${i}`)
+    const calls = Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? tree.removeAsync(`r${i / 2}`) : tree.insertAsync(`i${i}`, 'x')))
+    const results = await Promise.all(calls)
+    results.forEach((v, i) => expect(text(v)).toBe(i % 2 === 0 ? `v${i / 2}` : undefined))
+    expect(tree.scanPrefix('r').toArray()).toHaveLength(0)
+    expect(tree.scanPrefix('i').toArray()).toHaveLength(100)
+  })
+
+  it('a bad key or value rejects its own call only; the others are written', async () => {
+    const results = await outcomes([
+      tree.insertAsync('a', '1'),
+      tree.insertAsync(42 as never, '2'),
+      tree.insertAsync('b', {} as never),
+      tree.removeAsync(null as never),
+      tree.insertAsync('c', '3'),
+    ])
+    expect(results.map((r) => r.ok)).toEqual([true, false, false, false, true])
+    for (const r of results.slice(1, 4)) expect(r).toMatchObject({ ok: false, error: { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' } })
+    expect([text(tree.get('a')), text(tree.get('b')), text(tree.get('c'))]).toEqual(['1', undefined, '3'])
+  })
+
+  it('copies the key and value at the call, though the caller changes its Buffers right after', async () => {
+    const key = Buffer.from('k1')
+    const value = Buffer.from('v1')
+    const first = tree.insertAsync(key, value)
+    key.write('k2')
+    value.write('v2')
+    const second = tree.insertAsync(key, value)
+    await Promise.all([first, second])
+    expect([text(tree.get('k1')), text(tree.get('k2'))]).toEqual(['v1', 'v2'])
+  })
+
+  it('inside a transaction callback they reject with SLED_TRANSACTION_MISUSE; calls outside in the same tick still run', async () => {
+    let inside: Promise<unknown>[] = []
+    tree.transaction(() => {
+      inside = [tree.insertAsync('t', 'x'), tree.removeAsync('t'), tree.getAsync('t')]
+    })
+    const outside = tree.insertAsync('o', 'y')
+    for (const r of await outcomes(inside)) expect(r).toMatchObject({ ok: false, error: { code: 'SLED_TRANSACTION_MISUSE' } })
+    expect(await outside).toBeUndefined()
+    expect(text(tree.get('t'))).toBeUndefined()
+    expect(text(tree.get('o'))).toBe('y')
+  })
+})
+
+describe('insertAsync / removeAsync batching: closed and dropped', () => {
+  it('closing the Db in the tick of the writes rejects them all with SledClosedError, and none is written', async () => {
+    const path = dbPath()
+    const db = open(path)
+    db.insert('r', '1')
+    const pending = [...Array.from({ length: 300 }, (_, i) => db.insertAsync(`k${i}`, 'v')), db.removeAsync('r')]
+    db.close()
+    for (const r of await outcomes(pending)) expect(r.ok ? r : r.error).toBeInstanceOf(SledClosedError)
+    const again = open(path)
+    expect(again.scanPrefix('k').toArray()).toHaveLength(0)
+    expect(again.get('r')?.toString()).toBe('1')
+    again.close()
+  })
+
+  it('writes to a dropped tree all reject with SledCollectionNotFoundError', async () => {
+    const db = open(dbPath())
+    const tree = db.openTree('t')
+    db.dropTree('t')
+    const results = await outcomes([tree.insertAsync('a', '1'), tree.removeAsync('b'), tree.getAsync('a')])
+    for (const r of results) expect(r.ok ? r : r.error).toBeInstanceOf(SledCollectionNotFoundError)
+    db.close()
+  })
+})
+
+describe('insertAsync / removeAsync batching with a running backup', () => {
+  it('the copy holds the writes made before the backup point and none after, in call order with no gap', async () => {
+    const db = open(dbPath(), { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+    const key = (i: number) => `k${String(i).padStart(6, '0')}`
+    for (let from = 0; from < 50_000; from += 10_000) {
+      const batch = db.batch()
+      for (let i = from; i < from + 10_000; i++) batch.insert(key(i), 'old')
+      db.apply(batch)
+    }
+    const dest = join(tempDir(), 'copy')
+    const running = db.backup(dest)
+    // 3,000 writes, 100 per tick, each tick awaited: even keys overwritten, odd ones removed
+    for (let tick = 0; tick < 30; tick++) {
+      const calls = Array.from({ length: 100 }, (_, j) => {
+        const i = tick * 100 + j
+        return i % 2 === 0 ? db.insertAsync(key(i), 'new') : db.removeAsync(key(i))
+      })
+      expect(await Promise.all(calls)).toEqual(Array.from({ length: 100 }, () => 'old'))
+    }
+    await running
+    const copy = open(dest, { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+    // the backup's pre-images: a prefix of the writes reached the copy, the rest did not
+    const written = (i: number) => copy.get(key(i)) === (i % 2 === 0 ? 'new' : undefined)
+    let point = 0
+    while (point < 3000 && written(point)) point++
+    for (let i = point; i < 3000; i++) expect(copy.get(key(i)), key(i)).toBe('old')
+    for (let i = 3000; i < 50_000; i += 997) expect(copy.get(key(i))).toBe('old')
+    copy.close()
+    db.close()
+  })
+})
+
+describe('a failure in the middle of a tick (the batcher, with a stand-in for the native task)', () => {
+  const key = Buffer.from('k')
+  it('the calls before the failed one resolve, it and the ones after reject with its error', async () => {
+    const error = new Error('sled failed at the third write')
+    const lists: Buffer[] = []
+    const batcher = new Batcher(
+      async (ops) => {
+        lists.push(Buffer.from(ops))
+        return [packed(['a', undefined]), error]
+      },
+      (v) => v?.toString(),
+    )
+    const results = await outcomes([0, 1, 2, 3].map(() => batcher.insert(key, key)))
+    expect(lists).toHaveLength(1)
+    expect(results).toEqual([{ ok: true, value: 'a' }, { ok: true, value: undefined }, { ok: false, error }, { ok: false, error }])
+  })
+
+  it('a tick of many writes is one task, though it is large enough to split a tick of reads', async () => {
+    const error = new Error('the store is full')
+    let runs = 0
+    const batcher = new Batcher(
+      async () => {
+        runs++
+        return [packed(['x']), error]
+      },
+      (v) => v?.toString(),
+    )
+    const results = await outcomes(Array.from({ length: 40 }, () => batcher.insert(key, key)))
+    expect(runs).toBe(1)
+    expect(results[0]).toEqual({ ok: true, value: 'x' })
+    for (const r of results.slice(1)) expect(r).toEqual({ ok: false, error })
   })
 })

@@ -1,7 +1,8 @@
-// sled-node, …Async API: the same store as sled-node, every call a task on the libuv
+// sled-node, …Async API: the same store as sled-node, every call run on the libuv
 // pool; the harness keeps IN_FLIGHT (64) point operations in flight, as for every
-// promise-based contender. The API has no getManyAsync, so a read-many call issues 100
-// getAsync calls in one tick, which the facade coalesces into one pool task (GetBatcher);
+// promise-based contender. The facade coalesces the getAsync / insertAsync / removeAsync
+// calls of one tick into shared pool tasks (src/batcher.ts). The API has no getManyAsync, so
+// a read-many call issues 100 getAsync calls in one tick (two pool tasks of 50);
 // scans use the iterators' async iteration (for await).
 
 import { IN_FLIGHT } from '../plan.mjs'

@@ -2,6 +2,9 @@
 //! per operation `[op u8: 1 insert, 0 remove][key len u32][key]` and, for inserts,
 //! `[value len u32][value]`, little-endian. One buffer instead of an array of
 //! Buffers keeps a 1,000-operation batch to a single argument conversion.
+//!
+//! The `…Async` point calls of one tick (the facade's `src/batcher.ts`) use the same
+//! format with one more op, `2 get` (a key, no value): see [`decode`].
 
 use crate::error::{Code, Error, Result};
 
@@ -35,24 +38,53 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Decodes a packed batch, with the keys it writes (sled's `Batch` does not show them;
-/// a running backup records their pre-images); never panics on malformed input.
-pub fn unpack(data: &[u8]) -> Result<(sled::Batch, Vec<Vec<u8>>)> {
-    let mut batch = sled::Batch::default();
-    let mut keys = Vec::new();
+/// One operation of a packed list, borrowing its key and value from the list.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Op<'a> {
+    Remove(&'a [u8]),
+    Insert(&'a [u8], &'a [u8]),
+    Get(&'a [u8]),
+}
+
+/// Decodes a packed list of operations; `gets` allows op `2` (a get), which a batch
+/// does not have. Never panics on malformed input.
+pub fn decode(data: &[u8], gets: bool) -> Result<Vec<Op<'_>>> {
+    let mut ops = Vec::new();
     let mut reader = Reader { data, at: 0 };
     while reader.at < data.len() {
         let op = reader.take(1)?[0];
         let key_len = reader.len()?;
         let key = reader.take(key_len)?;
-        keys.push(key.to_vec());
-        match op {
+        ops.push(match op {
             1 => {
                 let value_len = reader.len()?;
-                batch.insert(key, reader.take(value_len)?);
+                Op::Insert(key, reader.take(value_len)?)
             }
-            0 => batch.remove(key),
+            0 => Op::Remove(key),
+            2 if gets => Op::Get(key),
             _ => return Err(malformed()),
+        });
+    }
+    Ok(ops)
+}
+
+/// Decodes a packed batch, with the keys it writes (sled's `Batch` does not show them;
+/// a running backup records their pre-images); never panics on malformed input.
+pub fn unpack(data: &[u8]) -> Result<(sled::Batch, Vec<Vec<u8>>)> {
+    let mut batch = sled::Batch::default();
+    let mut keys = Vec::new();
+    for op in decode(data, false)? {
+        match op {
+            Op::Insert(key, value) => {
+                keys.push(key.to_vec());
+                batch.insert(key, value);
+            }
+            Op::Remove(key) => {
+                keys.push(key.to_vec());
+                batch.remove(key);
+            }
+            // `decode` refuses gets here
+            Op::Get(_) => return Err(malformed()),
         }
     }
     Ok((batch, keys))
@@ -89,5 +121,19 @@ mod tests {
             let err = unpack(&whole[..end]).unwrap_err();
             assert_eq!(err.code, Code::InvalidArgValue);
         }
+    }
+
+    #[test]
+    fn gets_decode_only_where_allowed() {
+        let list = [2, 1, 0, 0, 0, b'k', 1, 1, 0, 0, 0, b'k', 1, 0, 0, 0, b'v'];
+        assert_eq!(
+            decode(&list, true).unwrap(),
+            vec![Op::Get(b"k"), Op::Insert(b"k", b"v")]
+        );
+        assert_eq!(
+            decode(&list, false).unwrap_err().code,
+            Code::InvalidArgValue
+        );
+        assert!(unpack(&list).is_err());
     }
 }

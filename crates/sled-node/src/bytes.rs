@@ -84,20 +84,28 @@ impl ToNapiValue for MaybeEntry {
         let Some((key, value)) = val.0 else {
             return undefined(env);
         };
-        let mut array = ptr::null_mut();
-        if unsafe { sys::napi_create_array_with_length(env, 2, &mut array) } != sys::Status::napi_ok
-        {
-            return Err(Error::new(
-                Status::GenericFailure,
-                "could not allocate an entry",
-            ));
-        }
-        for (i, bytes) in [key, value].iter().enumerate() {
-            let item = create_buffer(env, bytes)?;
-            unsafe { sys::napi_set_element(env, array, i as u32, item) };
-        }
-        Ok(array)
+        let items = [create_buffer(env, &key)?, create_buffer(env, &value)?];
+        array(env, &items, "an entry")
     }
+}
+
+/// A JS array of `items`; `what` names it in the error when it cannot be allocated.
+pub fn array(env: sys::napi_env, items: &[sys::napi_value], what: &str) -> Result<sys::napi_value> {
+    let mut array = ptr::null_mut();
+    // SAFETY: plain napi calls on the JS thread, with values of this environment
+    let mut ok = unsafe { sys::napi_create_array_with_length(env, items.len(), &mut array) }
+        == sys::Status::napi_ok;
+    for (i, &item) in items.iter().enumerate() {
+        ok = ok
+            && unsafe { sys::napi_set_element(env, array, i as u32, item) } == sys::Status::napi_ok;
+    }
+    if !ok {
+        return Err(Error::new(
+            Status::GenericFailure,
+            format!("could not allocate {what}"),
+        ));
+    }
+    Ok(array)
 }
 
 impl TypeName for MaybeEntry {

@@ -230,6 +230,24 @@ pub fn value(env: sys::napi_env, fail: Fail) -> napi::Error {
     }
 }
 
+/// `err` as a JS error value for `env`, to hand to JS inside a result (the failed write
+/// of a batch of `…Async` calls): its registered class, or without registered classes a
+/// plain `Error` whose message starts with the code.
+pub fn error_value(env: sys::napi_env, err: &Error) -> napi::Result<sys::napi_value> {
+    if let Some(value) = build(env, err) {
+        return Ok(value);
+    }
+    let failed = || napi::Error::new(Status::GenericFailure, err.to_string());
+    let message = string(env, &err.to_string()).ok_or_else(failed)?;
+    let mut out = ptr::null_mut();
+    // SAFETY: plain napi call on the JS thread, with a value of this environment
+    let status = unsafe { sys::napi_create_error(env, ptr::null_mut(), message, &mut out) };
+    if status != sys::Status::napi_ok {
+        return Err(failed());
+    }
+    Ok(out)
+}
+
 /// Without registered classes (the addon used without the facade): a plain `Error`
 /// whose message starts with the code.
 fn unregistered(err: Error) -> napi::Error {

@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{AsyncTask, ObjectFinalize};
-use napi::{Env, Result, Task};
+use napi::bindgen_prelude::{AsyncTask, ObjectFinalize, ToNapiValue, TypeName};
+use napi::{sys, Env, Result, Task, ValueType};
 use napi_derive::napi;
-use sled_core::error::Result as CoreResult;
+use sled_core::error::{from_sled, Result as CoreResult};
 
 use crate::boundary::{catch_panic, guard};
 use crate::bytes::{MaybeBytes, MaybeEntry, PackedValues};
@@ -129,13 +129,10 @@ impl NativeTree {
     }
 
     #[napi(ts_return_type = "Promise<void>")]
-    pub fn apply_async(&self, batch: &[u8]) -> Result<AsyncTask<TreeOpTask>> {
+    pub fn apply_async(&self, batch: &[u8]) -> Result<AsyncTask<ApplyTask>> {
         self.task("applyAsync", |slot| {
-            let (batch, keys) = sled_core::batch::unpack(batch)?;
-            Ok(TreeOpTask {
-                slot,
-                op: TreeOp::Apply(Some((batch, keys))),
-            })
+            let batch = Some(sled_core::batch::unpack(batch)?);
+            Ok(ApplyTask { slot, batch })
         })
     }
 
@@ -217,27 +214,23 @@ impl NativeTree {
         })
     }
 
-    #[napi(ts_return_type = "Promise<Buffer | undefined>")]
-    pub fn get_async(&self, key: &[u8]) -> Result<AsyncTask<TreeOpTask>> {
-        self.op_task("getAsync", TreeOp::Get(key.to_vec()))
-    }
-
-    /// The values of `keys` (packed as `getMany`'s) from one pool task; the facade's
-    /// `getAsync` gathers the calls of one tick into this.
-    #[napi(ts_return_type = "Promise<Buffer>")]
-    pub fn get_many_async(&self, keys: Vec<&[u8]>) -> Result<AsyncTask<GetManyTask>> {
-        let keys = keys.iter().map(|key| key.to_vec()).collect();
-        self.task("getAsync", |slot| Ok(GetManyTask { slot, keys }))
-    }
-
-    #[napi(ts_return_type = "Promise<Buffer | undefined>")]
-    pub fn insert_async(&self, key: &[u8], value: &[u8]) -> Result<AsyncTask<TreeOpTask>> {
-        self.op_task("insertAsync", TreeOp::Insert(key.to_vec(), value.to_vec()))
-    }
-
-    #[napi(ts_return_type = "Promise<Buffer | undefined>")]
-    pub fn remove_async(&self, key: &[u8]) -> Result<AsyncTask<TreeOpTask>> {
-        self.op_task("removeAsync", TreeOp::Remove(key.to_vec()))
+    /// The `getAsync` / `insertAsync` / `removeAsync` calls of one tick, packed in one
+    /// Buffer (`sled_core::batch::decode`, gets allowed) and run in order by one pool
+    /// task. Resolves with their results packed as `getMany`'s (the value read, or the
+    /// previous value), or, when op `i` failed, with `[the results of ops 0..i, its
+    /// error]`; the ops after `i` were not run. Rejects when the first op failed.
+    #[napi(ts_return_type = "Promise<Buffer | [Buffer, Error]>")]
+    pub fn ops_async(&self, ops: &[u8]) -> Result<AsyncTask<OpsTask>> {
+        let data = ops.to_vec();
+        let first = match data.first() {
+            Some(&2) => "getAsync",
+            Some(&0) => "removeAsync",
+            _ => "insertAsync",
+        };
+        self.task(first, |slot| {
+            let count = sled_core::batch::decode(&data, true)?.len();
+            Ok(OpsTask { slot, data, count })
+        })
     }
 }
 
@@ -333,10 +326,6 @@ impl NativeTree {
             make(self.slot.clone()).map(AsyncTask::new)
         })
     }
-
-    fn op_task(&self, op: &str, tree_op: TreeOp) -> Result<AsyncTask<TreeOpTask>> {
-        self.task(op, |slot| Ok(TreeOpTask { slot, op: tree_op }))
-    }
 }
 
 impl ObjectFinalize for NativeTree {
@@ -360,72 +349,122 @@ impl ObjectFinalize for NativeTree {
 // for it. Errors are kept as the task's output and built as JS errors in `resolve`,
 // on the JS thread.
 
-pub enum TreeOp {
-    Get(Vec<u8>),
-    Insert(Vec<u8>, Vec<u8>),
-    Remove(Vec<u8>),
+/// `applyAsync` off the JS thread.
+pub struct ApplyTask {
+    slot: Arc<Slot>,
     /// The batch and the keys it writes (a running backup records them); taken by the
     /// one run of `compute`.
-    Apply(Option<(sled::Batch, Vec<Vec<u8>>)>),
+    batch: Option<(sled::Batch, Vec<Vec<u8>>)>,
 }
 
-/// get / insert / remove / apply off the JS thread.
-pub struct TreeOpTask {
-    slot: Arc<Slot>,
-    op: TreeOp,
-}
-
-impl Task for TreeOpTask {
-    type Output = CoreResult<Option<sled::IVec>>;
-    type JsValue = MaybeBytes;
+impl Task for ApplyTask {
+    type Output = CoreResult<()>;
+    type JsValue = ();
 
     fn compute(&mut self) -> Result<Self::Output> {
-        let name = match &self.op {
-            TreeOp::Get(_) => "getAsync",
-            TreeOp::Insert(..) => "insertAsync",
-            TreeOp::Remove(_) => "removeAsync",
-            TreeOp::Apply(_) => "applyAsync",
-        };
-        let (slot, op) = (&self.slot, &mut self.op);
-        Ok(catch_panic(name, || {
-            slot.with(name, |tree| match op {
-                TreeOp::Get(key) => tree.get(key),
-                TreeOp::Insert(key, value) => slot.write(tree, |r| r.insert(key, value)),
-                TreeOp::Remove(key) => slot.write(tree, |r| r.remove(key)),
-                TreeOp::Apply(batch) => {
-                    let (batch, keys) = batch.take().unwrap_or_default();
-                    slot.write(tree, |r| r.apply(batch, &keys)).map(|()| None)
+        let (slot, batch) = (&self.slot, &mut self.batch);
+        Ok(catch_panic("applyAsync", || {
+            slot.with("applyAsync", |tree| {
+                let (batch, keys) = batch.take().unwrap_or_default();
+                slot.write(tree, |r| r.apply(batch, &keys))
+            })
+        }))
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<()> {
+        settle(&env, output)
+    }
+}
+
+/// The point calls of one tick (`opsAsync`): the pool hop is paid once per tick, not
+/// once per call. Each op is its own sled call, in order; writes go through the slot's
+/// write path, as `insert` / `remove` do.
+pub struct OpsTask {
+    slot: Arc<Slot>,
+    /// The packed ops, checked by `decode` when the task was made.
+    data: Vec<u8>,
+    count: usize,
+}
+
+/// The results of the ops that ran and, if one failed, its error (the rest did not run).
+pub struct OpsOutcome(Vec<Option<sled::IVec>>, Option<sled_core::Error>);
+
+impl Task for OpsTask {
+    type Output = OpsOutcome;
+    type JsValue = OpsOutcome;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        use sled_core::batch::Op;
+        let slot = &self.slot;
+        let mut done = Vec::with_capacity(self.count);
+        // the name of the op running, for its error (and a panic's)
+        let mut name = "insertAsync";
+        let outcome = catch_panic("opsAsync", || {
+            let ops = sled_core::batch::decode(&self.data, true)?;
+            name = match ops.first() {
+                Some(Op::Get(_)) => "getAsync",
+                Some(Op::Remove(_)) => "removeAsync",
+                _ => "insertAsync",
+            };
+            slot.with_tree(name, |tree| {
+                for op in ops {
+                    let result = match op {
+                        Op::Get(key) => {
+                            name = "getAsync";
+                            tree.get(key)
+                        }
+                        Op::Insert(key, value) => {
+                            name = "insertAsync";
+                            slot.write(tree, |r| r.insert(key, value))
+                        }
+                        Op::Remove(key) => {
+                            name = "removeAsync";
+                            slot.write(tree, |r| r.remove(key))
+                        }
+                    };
+                    done.push(result.map_err(|e| from_sled(name, &slot.subject, e))?);
                 }
+                CoreResult::Ok(())
             })
-        }))
+        });
+        let error = outcome.err().map(|mut e| {
+            if e.code == sled_core::Code::Panic {
+                e.message = e.message.replacen("opsAsync", name, 1);
+            }
+            e
+        });
+        Ok(OpsOutcome(done, error))
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        settle(&env, output).map(MaybeBytes)
+        match output {
+            // nothing ran: the promise rejects, for every call alike
+            OpsOutcome(done, Some(error)) if done.is_empty() => {
+                Err(crate::js_error::value(env.raw(), error.into()))
+            }
+            output => Ok(output),
+        }
     }
 }
 
-/// Several `getAsync` calls of one tick in one pool task (the facade coalesces
-/// them): the pool hop is paid once per batch, not once per key.
-pub struct GetManyTask {
-    slot: Arc<Slot>,
-    keys: Vec<Vec<u8>>,
+impl ToNapiValue for OpsOutcome {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        let OpsOutcome(done, error) = val;
+        let values = unsafe { PackedValues::to_napi_value(env, PackedValues(done))? };
+        let Some(error) = error else {
+            return Ok(values);
+        };
+        let error = crate::js_error::error_value(env, &error)?;
+        crate::bytes::array(env, &[values, error], "the results of a batch")
+    }
 }
 
-impl Task for GetManyTask {
-    type Output = CoreResult<Vec<Option<sled::IVec>>>;
-    type JsValue = PackedValues;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        Ok(catch_panic("getAsync", || {
-            self.slot.with("getAsync", |tree| {
-                self.keys.iter().map(|key| tree.get(key)).collect()
-            })
-        }))
+impl TypeName for OpsOutcome {
+    fn type_name() -> &'static str {
+        "Buffer | [Buffer, Error]"
     }
-
-    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        settle(&env, output).map(PackedValues)
+    fn value_type() -> ValueType {
+        ValueType::Unknown
     }
 }
 

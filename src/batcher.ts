@@ -1,0 +1,166 @@
+// Coalesces the getAsync / insertAsync / removeAsync calls of one tick on one Tree object
+// into pool tasks: a pool round trip costs several microseconds, far more than a sled read
+// or a cached write, so the calls in flight share it. The calls are packed into one Buffer
+// as they are made (which copies their keys and values) in the format of a batch
+// (crates/sled-core/src/batch.rs, `decode`), and the native task runs them in call order,
+// each its own sled call.
+
+import { Buffer } from 'node:buffer'
+import { unpackValues } from './native.js'
+import { rejectOnThrow } from './reject.js'
+
+type Waiter<T> = { resolve: (value: T) => void; reject: (error: unknown) => void; at: number }
+
+/** What the native task resolves with: the results packed, or those of the ops before a failed one and its error. */
+type Results = Buffer | [Buffer, Error]
+
+/** The ops of the packed list. */
+const REMOVE = 0
+const INSERT = 1
+const GET = 2
+
+/**
+ * A tick of reads alone is sent as soon as it has this many (a burst of reads becomes
+ * several tasks, which the pool's threads run in parallel). A tick with a write is sent
+ * whole at its end: its calls must run in call order, in one task.
+ */
+const MAX_READS = 128
+
+/**
+ * A tick of at least this many reads alone, made while none of this batcher's tasks is
+ * running, goes out in two halves, which the pool's threads run at once. Otherwise the JS
+ * thread would wait while the pool reads the whole tick, and the pool would wait while JS
+ * handles the results (whose callers make the next calls); with two halves, the JS thread
+ * handles the first one's results while the pool reads the second, and from then on the
+ * ticks alternate so by themselves. A tick with a write is not split: measured, running
+ * its halves one after the other (for call order) cost more than it saved.
+ */
+const SPLIT = 16
+
+/** The packing buffer is let go of after a tick that needed more than this. */
+const KEEP_BYTES = 1 << 20
+
+export class Batcher<T> {
+  #pack = Buffer.allocUnsafe(4096)
+  #at = 0
+  #waiters: Waiter<T>[] = []
+  #writes = false
+  /** This batcher's tasks sent and not yet settled. */
+  #running = 0
+  readonly #run: (ops: Buffer) => Promise<Results>
+  readonly #decode: (value: Buffer | undefined) => T
+  readonly #flushTick = () => this.#flush()
+
+  /**
+   * `run` starts the task of a packed list of ops (copying the list before it returns; it
+   * may throw synchronously); `decode` turns a value read (or a previous value) into the
+   * caller's result, and what it throws rejects that call only.
+   */
+  constructor(run: (ops: Buffer) => Promise<Results>, decode: (value: Buffer | undefined) => T) {
+    this.#run = run
+    this.#decode = decode
+  }
+
+  /** The value of `key`, read after the calls made before this one in this tick. */
+  get(key: Uint8Array): Promise<T> {
+    return this.#queue(GET, key, undefined)
+  }
+
+  /** Inserts `value` under `key`, after the calls made before this one in this tick; resolves with the previous value. */
+  insert(key: Uint8Array, value: Uint8Array): Promise<T> {
+    this.#writes = true
+    return this.#queue(INSERT, key, value)
+  }
+
+  /** Removes `key`, after the calls made before this one in this tick; resolves with the removed value. */
+  remove(key: Uint8Array): Promise<T> {
+    this.#writes = true
+    return this.#queue(REMOVE, key, undefined)
+  }
+
+  #queue(op: number, key: Uint8Array, value: Uint8Array | undefined): Promise<T> {
+    const at = this.#at
+    const size = 5 + key.length + (value === undefined ? 0 : 4 + value.length)
+    if (at + size > this.#pack.length) this.#grow(at + size)
+    const pack = this.#pack
+    pack[at] = op
+    pack.writeUInt32LE(key.length, at + 1)
+    pack.set(key, at + 5)
+    if (value !== undefined) {
+      pack.writeUInt32LE(value.length, at + 5 + key.length)
+      pack.set(value, at + 9 + key.length)
+    }
+    this.#at = at + size
+    return new Promise<T>((resolve, reject) => {
+      const waiters = this.#waiters
+      if (waiters.length === 0) process.nextTick(this.#flushTick)
+      waiters.push({ resolve, reject, at })
+      if (waiters.length === MAX_READS && !this.#writes) this.#flush()
+    })
+  }
+
+  #grow(needed: number): void {
+    const pack = Buffer.allocUnsafe(Math.max(needed, this.#pack.length * 2))
+    this.#pack.copy(pack, 0, 0, this.#at)
+    this.#pack = pack
+  }
+
+  #flush(): void {
+    const waiters = this.#waiters
+    // the nextTick of a tick already sent at MAX_READS finds this empty
+    if (waiters.length === 0) return
+    const pack = this.#pack
+    const end = this.#at
+    if (this.#writes || this.#running > 0 || waiters.length < SPLIT) {
+      this.#send(pack.subarray(0, end), waiters)
+    } else {
+      const half = waiters.length >> 1
+      const middle = (waiters[half] as Waiter<T>).at
+      this.#send(pack.subarray(0, middle), waiters.slice(0, half))
+      this.#send(pack.subarray(middle, end), waiters.slice(half))
+    }
+    // the native side copied the list: the buffer serves the next tick
+    this.#waiters = []
+    this.#at = 0
+    this.#writes = false
+    if (pack.length > KEEP_BYTES) this.#pack = Buffer.allocUnsafe(4096)
+  }
+
+  /** Runs the packed `ops` of `waiters` and settles them. */
+  #send(ops: Buffer, waiters: Waiter<T>[]): void {
+    this.#running++
+    rejectOnThrow(() => this.#run(ops)).then(
+      (results) => {
+        this.#running--
+        this.#settle(waiters, results)
+      },
+      (error: unknown) => {
+        this.#running--
+        for (const waiter of waiters) waiter.reject(error)
+      },
+    )
+  }
+
+  /** Each call's own result; the calls from a failed one on (not run) reject with its error. */
+  #settle(waiters: Waiter<T>[], results: Results): void {
+    const [packed, error] = Array.isArray(results) ? results : [results, undefined]
+    // each value copied out of the packed buffer, as `get` returns it: its own (pooled)
+    // Buffer, which neither keeps the batch alive nor shares its memory
+    const values = unpackValues(packed, waiters.length, true)
+    for (let i = 0; i < waiters.length; i++) {
+      const waiter = waiters[i] as Waiter<T>
+      if (i >= values.length) {
+        waiter.reject(error)
+        continue
+      }
+      let decoded: T
+      try {
+        decoded = this.#decode(values[i])
+      } catch (decodeError) {
+        waiter.reject(decodeError)
+        continue
+      }
+      waiter.resolve(decoded)
+    }
+  }
+}
