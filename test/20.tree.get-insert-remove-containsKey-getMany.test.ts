@@ -258,13 +258,17 @@ describe.each(targets)('get, insert, remove, containsKey on $kind', ({ make, nam
     it('a small value is an 8-byte aligned slice of a shared block; a large one has its own', () => {
       tree.insert('small', Buffer.alloc(100, 1))
       tree.insert('large', Buffer.alloc(5000, 2))
-      const small = tree.get('small')!
-      expect(small.byteOffset % 8).toBe(0)
-      expect(small.length).toBe(100)
+      // three reads: a full block is replaced at most once among them
+      const smalls = [tree.get('small')!, tree.get('small')!, tree.get('small')!]
+      for (const small of smalls) {
+        expect(small.byteOffset % 8).toBe(0)
+        expectBytes(small, Buffer.alloc(100, 1))
+      }
+      expect(smalls[0]!.buffer === smalls[1]!.buffer || smalls[1]!.buffer === smalls[2]!.buffer).toBe(true)
       const large = tree.get('large')!
-      expect(large.length).toBe(5000)
-      expect(large.buffer.byteLength).toBe(5000)
       expectBytes(large, Buffer.alloc(5000, 2))
+      // not in the block small values share (how Node allocates it is Node's business)
+      for (const small of smalls) expect(large.buffer).not.toBe(small.buffer)
     })
 
     it('the shared block of a small value cannot be transferred away', () => {
