@@ -125,11 +125,11 @@ const calls = addon.fastCalls()
  * Every load of this module on the thread shares it; `arenaGeneration` says which one
  * this load holds.
  */
-let arena: Buffer = addon.arena(false)
-let arenaGeneration = header[4] as number
+let arena!: Buffer
+let arenaGeneration!: number
 // read once: `.buffer` and `.byteOffset` of a typed array are calls into V8's runtime
-let arenaBytes = arena.buffer
-let arenaStart = arena.byteOffset
+let arenaBytes!: ArrayBufferLike
+let arenaStart!: number
 /** arena.rs's VALUE_MAX: larger values are copied out of the scratch. */
 const ARENA_VALUE_MAX = 4096
 
@@ -139,10 +139,11 @@ function adoptArena(fresh: boolean): void {
   arenaGeneration = header[4] as number
   arenaBytes = arena.buffer
   arenaStart = arena.byteOffset
-  // posting it would move the bytes of every value in it to another thread
-  if (fresh) markAsUntransferable(arenaBytes)
+  // posting it would move the bytes of every value in it to another thread (marking
+  // again an arena another load of this module made and marked is harmless)
+  markAsUntransferable(arenaBytes)
 }
-markAsUntransferable(arenaBytes)
+adoptArena(false)
 
 /** Whether a transaction callback is running on this thread (any load of the facade). */
 export const inTransaction: () => boolean = addon.inTransaction
@@ -210,7 +211,7 @@ export function fastCall(call: () => void, id: number[], key: Uint8Array, value?
   return header[0] as number
 }
 
-/** The value a fast call read, given its outcome (>= 0 or FAST_ABSENT); a Buffer of its own. */
+/** The value a fast call read, given its outcome (>= 0 or FAST_ABSENT): a slice of the arena no other value shares, or a Buffer of its own. */
 export function fastValue(outcome: number): Buffer | undefined {
   if (outcome >= 0) {
     const at = header[1] as number
