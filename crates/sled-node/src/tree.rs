@@ -228,8 +228,8 @@ impl NativeTree {
             _ => "insertAsync",
         };
         self.task(first, |slot| {
-            let count = sled_core::batch::decode(&data, true)?.len();
-            Ok(OpsTask { slot, data, count })
+            sled_core::batch::decode(&data, true)?;
+            Ok(OpsTask { slot, data })
         })
     }
 }
@@ -383,7 +383,16 @@ pub struct OpsTask {
     slot: Arc<Slot>,
     /// The packed ops, checked by `decode` when the task was made.
     data: Vec<u8>,
-    count: usize,
+}
+
+/// The JS method behind `op`, which names it in its error.
+fn op_name(op: &sled_core::batch::Op) -> &'static str {
+    use sled_core::batch::Op;
+    match op {
+        Op::Get(_) => "getAsync",
+        Op::Insert(..) => "insertAsync",
+        Op::Remove(_) => "removeAsync",
+    }
 }
 
 /// The results of the ops that ran and, if one failed, its error (the rest did not run).
@@ -396,31 +405,20 @@ impl Task for OpsTask {
     fn compute(&mut self) -> Result<Self::Output> {
         use sled_core::batch::Op;
         let slot = &self.slot;
-        let mut done = Vec::with_capacity(self.count);
+        let mut done = Vec::new();
         // the name of the op running, for its error (and a panic's)
         let mut name = "insertAsync";
         let outcome = catch_panic("opsAsync", || {
             let ops = sled_core::batch::decode(&self.data, true)?;
-            name = match ops.first() {
-                Some(Op::Get(_)) => "getAsync",
-                Some(Op::Remove(_)) => "removeAsync",
-                _ => "insertAsync",
-            };
+            name = ops.first().map_or(name, op_name);
+            done.reserve(ops.len());
             slot.with_tree(name, |tree| {
                 for op in ops {
+                    name = op_name(&op);
                     let result = match op {
-                        Op::Get(key) => {
-                            name = "getAsync";
-                            tree.get(key)
-                        }
-                        Op::Insert(key, value) => {
-                            name = "insertAsync";
-                            slot.write(tree, |r| r.insert(key, value))
-                        }
-                        Op::Remove(key) => {
-                            name = "removeAsync";
-                            slot.write(tree, |r| r.remove(key))
-                        }
+                        Op::Get(key) => tree.get(key),
+                        Op::Insert(key, value) => slot.write(tree, |r| r.insert(key, value)),
+                        Op::Remove(key) => slot.write(tree, |r| r.remove(key)),
                     };
                     done.push(result.map_err(|e| from_sled(name, &slot.subject, e))?);
                 }
