@@ -5,19 +5,15 @@
 // (crates/sled-core/src/batch.rs, `decode`), and the native task runs them in call order,
 // each its own sled call.
 
-import { Buffer } from 'node:buffer'
+import type { Buffer } from 'node:buffer'
 import { unpackValues } from './native.js'
+import { GET, INSERT, PackedOps, REMOVE } from './packed-ops.js'
 import { rejectOnThrow } from './reject.js'
 
 type Waiter<T> = { resolve: (value: T) => void; reject: (error: unknown) => void; at: number }
 
 /** What the native task resolves with: the results packed, or those of the ops before a failed one and its error. */
 type Results = Buffer | [Buffer, Error]
-
-/** The ops of the packed list. */
-const REMOVE = 0
-const INSERT = 1
-const GET = 2
 
 /**
  * A tick of reads alone is sent as soon as it has this many (a burst of reads becomes
@@ -41,8 +37,7 @@ const SPLIT = 16
 const KEEP_BYTES = 1 << 20
 
 export class Batcher<T> {
-  #pack = Buffer.allocUnsafe(4096)
-  #at = 0
+  #ops = new PackedOps(4096)
   #waiters: Waiter<T>[] = []
   #writes = false
   /** This batcher's tasks sent and not yet settled. */
@@ -79,18 +74,7 @@ export class Batcher<T> {
   }
 
   #queue(op: number, key: Uint8Array, value: Uint8Array | undefined): Promise<T> {
-    const at = this.#at
-    const size = 5 + key.length + (value === undefined ? 0 : 4 + value.length)
-    if (at + size > this.#pack.length) this.#grow(at + size)
-    const pack = this.#pack
-    pack[at] = op
-    pack.writeUInt32LE(key.length, at + 1)
-    pack.set(key, at + 5)
-    if (value !== undefined) {
-      pack.writeUInt32LE(value.length, at + 5 + key.length)
-      pack.set(value, at + 9 + key.length)
-    }
-    this.#at = at + size
+    const at = this.#ops.push(op, key, value)
     return new Promise<T>((resolve, reject) => {
       const waiters = this.#waiters
       if (waiters.length === 0) process.nextTick(this.#flushTick)
@@ -99,31 +83,23 @@ export class Batcher<T> {
     })
   }
 
-  #grow(needed: number): void {
-    const pack = Buffer.allocUnsafe(Math.max(needed, this.#pack.length * 2))
-    this.#pack.copy(pack, 0, 0, this.#at)
-    this.#pack = pack
-  }
-
   #flush(): void {
     const waiters = this.#waiters
     // the nextTick of a tick already sent at MAX_READS finds this empty
     if (waiters.length === 0) return
-    const pack = this.#pack
-    const end = this.#at
+    const ops = this.#ops
     if (this.#writes || this.#running > 0 || waiters.length < SPLIT) {
-      this.#send(pack.subarray(0, end), waiters)
+      this.#send(ops.bytes(), waiters)
     } else {
       const half = waiters.length >> 1
       const middle = (waiters[half] as Waiter<T>).at
-      this.#send(pack.subarray(0, middle), waiters.slice(0, half))
-      this.#send(pack.subarray(middle, end), waiters.slice(half))
+      this.#send(ops.bytes(0, middle), waiters.slice(0, half))
+      this.#send(ops.bytes(middle), waiters.slice(half))
     }
     // the native side copied the list: the buffer serves the next tick
     this.#waiters = []
-    this.#at = 0
     this.#writes = false
-    if (pack.length > KEEP_BYTES) this.#pack = Buffer.allocUnsafe(4096)
+    ops.clear(KEEP_BYTES)
   }
 
   /** Runs the packed `ops` of `waiters` and settles them. */
