@@ -64,6 +64,53 @@ pub fn put(value: &[u8]) -> Option<usize> {
     Some(at)
 }
 
+/// Lines [`put`] will most likely write next: enough for a value of up to 128 bytes at
+/// any 8-byte offset (the typical small value; a longer one streams, which the hardware
+/// prefetcher follows on its own).
+const PREFETCH_LINES: usize = 3;
+
+/// Asks the CPU to bring the arena's next unused lines into cache before sled's lookup,
+/// so that [`put`]'s copy does not wait for them afterwards. An arena is written once
+/// from front to back and freed only when the GC finds no value pointing into it, so its
+/// next lines are memory this thread has not touched for a while (measured on a cached
+/// `get` of a 100-byte value: the copy was ~10 % of the call, and the atomic drop of
+/// sled's value right after it waited for the copy's stores). A prefetch never faults
+/// and changes no data; where there is no instruction for it, this does nothing.
+#[inline]
+pub fn prefetch() {
+    let Some(arena) = ARENA.with(Cell::get) else {
+        return;
+    };
+    for line in 0..PREFETCH_LINES {
+        let at = arena.next + 64 * line;
+        if at >= SIZE {
+            break;
+        }
+        prefetch_line(arena.data.wrapping_add(at));
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn prefetch_line(at: *const u8) {
+    // SAFETY: a prefetch reads nothing the program sees and never faults (SSE, which
+    // every x86-64 CPU has)
+    unsafe { core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(at.cast()) }
+}
+
+#[cfg(target_arch = "aarch64")]
+#[inline]
+fn prefetch_line(at: *const u8) {
+    // SAFETY: PRFM is a hint: it never faults and changes no register or memory
+    unsafe {
+        core::arch::asm!("prfm pstl1keep, [{0}]", in(reg) at, options(nostack, preserves_flags, readonly))
+    }
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[inline]
+fn prefetch_line(_at: *const u8) {}
+
 /// This thread's arena (a new one when `fresh`, or when there is none yet); its
 /// generation is written into the scratch header.
 #[napi(ts_return_type = "Buffer")]

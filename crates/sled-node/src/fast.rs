@@ -210,18 +210,25 @@ macro_rules! fast_call {
     };
 }
 
-fast_call!(get, |_, tree, key, _| tree.get(key).map(Outcome::Value));
+// the calls that may return a value prefetch the arena lines it would be copied into
+fast_call!(get, |_, tree, key, _| {
+    crate::arena::prefetch();
+    tree.get(key).map(Outcome::Value)
+});
 fast_call!(contains_key, |_, tree, key, _| tree
     .contains_key(key)
     .map(Outcome::Flag));
 // insert and remove go through the slot's write path, which records pre-images for a
 // running backup
-fast_call!(insert, |slot, tree, key, value| slot
-    .write(tree, |r| r.insert(key, value))
-    .map(Outcome::Value));
-fast_call!(remove, |slot, tree, key, _| slot
-    .write(tree, |r| r.remove(key))
-    .map(Outcome::Value));
+fast_call!(insert, |slot, tree, key, value| {
+    crate::arena::prefetch();
+    slot.write(tree, |r| r.insert(key, value))
+        .map(Outcome::Value)
+});
+fast_call!(remove, |slot, tree, key, _| {
+    crate::arena::prefetch();
+    slot.write(tree, |r| r.remove(key)).map(Outcome::Value)
+});
 
 type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
 
