@@ -64,6 +64,9 @@ pub fn put(value: &[u8]) -> Option<usize> {
     Some(at)
 }
 
+/// The smallest cache line of the CPUs we ship for (x86-64; 128 bytes on Apple's, where
+/// two of the prefetches below then land in one line).
+const LINE: usize = 64;
 /// Lines [`put`] will most likely write next: enough for a value of up to 128 bytes at
 /// any 8-byte offset (the typical small value; a longer one streams, which the hardware
 /// prefetcher follows on its own).
@@ -72,9 +75,12 @@ const PREFETCH_LINES: usize = 3;
 /// Asks the CPU to bring the arena's next unused lines into cache before sled's lookup,
 /// so that [`put`]'s copy does not wait for them afterwards. An arena is written once
 /// from front to back and freed only when the GC finds no value pointing into it, so its
-/// next lines are memory this thread has not touched for a while (measured on a cached
-/// `get` of a 100-byte value: the copy was ~10 % of the call, and the atomic drop of
-/// sled's value right after it waited for the copy's stores). A prefetch never faults
+/// next lines are memory this thread has not touched for a while. Measured on x86-64
+/// (the 2-core test VM), for `get` of a 100-byte value: the copy was ~10 % of a cached
+/// call, and the atomic drop of sled's value right after it waited for the copy's stores;
+/// with the prefetch, +6 to +9 % on a cached store, +3 % on a 1,000,000-entry one. Not
+/// measured on aarch64, nor for insert/remove (which write only when there was a
+/// previous value; the prefetch costs them a few instructions). A prefetch never faults
 /// and changes no data; where there is no instruction for it, this does nothing.
 #[inline]
 pub fn prefetch() {
@@ -82,14 +88,15 @@ pub fn prefetch() {
         return;
     };
     for line in 0..PREFETCH_LINES {
-        let at = arena.next + 64 * line;
-        if at >= SIZE {
-            break;
-        }
+        // clamped, not stopped, at the end: a value ending there still has its last line
+        let at = (arena.next + LINE * line).min(SIZE - 1);
         prefetch_line(arena.data.wrapping_add(at));
     }
 }
 
+/// A prefetch for reading (T0): the write hint (`prefetchw`) needs a target feature that
+/// is not stable in Rust, and on memory no other core holds a read prefetch gets the line
+/// in a state a store can take without asking again.
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn prefetch_line(at: *const u8) {
@@ -98,12 +105,17 @@ fn prefetch_line(at: *const u8) {
     unsafe { core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(at.cast()) }
 }
 
+/// A prefetch for storing (PSTL1KEEP), which aarch64 offers as a plain instruction.
 #[cfg(target_arch = "aarch64")]
 #[inline]
 fn prefetch_line(at: *const u8) {
     // SAFETY: PRFM is a hint: it never faults and changes no register or memory
     unsafe {
-        core::arch::asm!("prfm pstl1keep, [{0}]", in(reg) at, options(nostack, preserves_flags, readonly))
+        core::arch::asm!(
+            "prfm pstl1keep, [{0}]",
+            in(reg) at,
+            options(nostack, preserves_flags, readonly),
+        )
     }
 }
 
