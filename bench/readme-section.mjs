@@ -5,10 +5,10 @@
 
 import { ratioTable, reading, durabilityClasses, targetVerdicts, rssGoal, fmtMB } from './summary.mjs'
 
-export function readmeSection(run) {
+/** `json`: the results file the section is generated from, as the README names it. */
+export function readmeSection(run, json) {
   const { missed, targets } = targetVerdicts(run)
   const rss = rssGoal(run)
-  const json = `bench/results/${run.date.slice(0, 10)}-${run.quick ? 'quick' : 'full'}.json`
   return [
     '## Benchmarks',
     '',

@@ -183,7 +183,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     process.exit(2)
   }
   if (mode === '--readme') {
-    console.log(readmeSection(JSON.parse(readFileSync(file, 'utf8'))))
+    console.log(readmeSection(JSON.parse(readFileSync(file, 'utf8')), `bench/results/${basename(file)}`))
   } else {
     const { run, svgPath } = await writeReport(file)
     printTables(run)

@@ -1,11 +1,12 @@
 // `npm run bench [-- --quick] [--only ids] [--value-size bytes] [--time ms] [--repeats k] [--fill-n n]`
 // Runs every (contender × workload), each cell in a fresh child process with a fresh
 // directory under os.tmpdir(), REPEATS times in a seeded shuffled order of contenders, prints
-// a table per workload, writes bench/results/<date>-<quick|full>.json, the SVG chart
-// beside it and bench/RESULTS.md. The rules are explained in bench/README.md.
+// a table per workload, writes bench/results/<date>-<quick|full>.json (-2, -3, … for a later
+// run of the same day), the SVG chart beside it and bench/RESULTS.md. The rules are
+// explained in bench/README.md.
 
 import { parseArgs } from 'node:util'
-import { mkdtempSync, rmSync, mkdirSync, writeFileSync, cpSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, mkdirSync, writeFileSync, cpSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { WORKLOADS, CONTENDERS, SEED, IN_FLIGHT, REPEATS } from './plan.mjs'
@@ -214,7 +215,9 @@ printTables(run)
 const dirOut = new URL('./results/', import.meta.url).pathname
 mkdirSync(dirOut, { recursive: true })
 const suffix = [quick ? 'quick' : 'full', flags.n !== undefined ? `n${n}` : '', valueSize !== 100 ? `v${valueSize}` : '', partial ? 'partial' : ''].filter(Boolean).join('-')
-const jsonPath = join(dirOut, `${run.date.slice(0, 10)}-${suffix}.json`)
+// a later run of the same day gets its own file (-2, -3, …), never the earlier one's
+let jsonPath = join(dirOut, `${run.date.slice(0, 10)}-${suffix}.json`)
+for (let k = 2; existsSync(jsonPath); k++) jsonPath = join(dirOut, `${run.date.slice(0, 10)}-${suffix}-${k}.json`)
 writeFileSync(jsonPath, `${JSON.stringify(run, null, 2)}\n`)
 await writeReport(jsonPath)
 console.error(`\n${results.length} results, ${skipped.length} skipped, ${run.seconds} s; wrote ${jsonPath} (+ .svg${partial ? '' : ', bench/RESULTS.md'})`)
