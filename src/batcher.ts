@@ -5,7 +5,7 @@
 // (crates/sled-core/src/batch.rs, `decode`), and the native task runs them in call order,
 // each its own sled call.
 
-import type { Buffer } from 'node:buffer'
+import { Buffer } from 'node:buffer'
 import { unpackValues } from './native.js'
 import { GET, INSERT, PackedOps, REMOVE } from './packed-ops.js'
 import { rejectOnThrow } from './reject.js'
@@ -18,18 +18,20 @@ type Results = Buffer | [Buffer, Error]
 /**
  * A tick of reads alone is sent as soon as it has this many (a burst of reads becomes
  * several tasks, which the pool's threads run in parallel). A tick with a write is sent
- * whole at its end: its calls must run in call order, in one task.
+ * at its end: its calls must run in call order (one task, or two halves one after the
+ * other: see SPLIT).
  */
 const MAX_READS = 128
 
 /**
- * A tick of at least this many reads alone, made while none of this batcher's tasks is
- * running, goes out in two halves, which the pool's threads run at once. Otherwise the JS
- * thread would wait while the pool reads the whole tick, and the pool would wait while JS
- * handles the results (whose callers make the next calls); with two halves, the JS thread
- * handles the first one's results while the pool reads the second, and from then on the
- * ticks alternate so by themselves. A tick with a write is not split: measured, running
- * its halves one after the other (for call order) cost more than it saved.
+ * A tick of at least this many calls, made while none of this batcher's tasks is running,
+ * goes out in two halves. Otherwise the JS thread would wait while the pool runs the whole
+ * tick, and the pool would wait while JS handles the results (whose callers make the next
+ * calls). Reads alone: the two halves run at once. With a write: the second half is sent
+ * when the first has finished (call order), before JS handles the first half's results,
+ * so the two overlap; from then on the ticks alternate by themselves. Measured (paired in
+ * one process, 250,000 random inserts with 64 in flight): insertAsync went from 0.68–0.79
+ * to 0.84–0.86 of a synchronous insert loop.
  */
 const SPLIT = 16
 
@@ -88,13 +90,20 @@ export class Batcher<T> {
     // the nextTick of a tick already sent at MAX_READS finds this empty
     if (waiters.length === 0) return
     const ops = this.#ops
-    if (this.#writes || this.#running > 0 || waiters.length < SPLIT) {
+    if (this.#running > 0 || waiters.length < SPLIT) {
       this.#send(ops.bytes(), waiters)
     } else {
       const half = waiters.length >> 1
       const middle = (waiters[half] as Waiter<T>).at
-      this.#send(ops.bytes(0, middle), waiters.slice(0, half))
-      this.#send(ops.bytes(middle), waiters.slice(half))
+      const head = waiters.slice(0, half)
+      const tail = waiters.slice(half)
+      if (this.#writes) {
+        // the second half is sent later: a copy, since the buffer serves the next tick
+        this.#send(ops.bytes(0, middle), head, { ops: Buffer.from(ops.bytes(middle)), waiters: tail })
+      } else {
+        this.#send(ops.bytes(0, middle), head)
+        this.#send(ops.bytes(middle), tail)
+      }
     }
     // the native side copied the list: the buffer serves the next tick
     this.#waiters = []
@@ -102,19 +111,32 @@ export class Batcher<T> {
     ops.clear(KEEP_BYTES)
   }
 
-  /** Runs the packed `ops` of `waiters` and settles them. */
-  #send(ops: Buffer, waiters: Waiter<T>[]): void {
+  /**
+   * Runs the packed `ops` of `waiters` and settles them. `then`: the rest of the tick, sent
+   * when these have all succeeded (before their results are handled); if one failed, the
+   * rest were not attempted and reject with its error.
+   */
+  #send(ops: Buffer, waiters: Waiter<T>[], then?: { ops: Buffer; waiters: Waiter<T>[] }): void {
     this.#running++
     rejectOnThrow(() => this.#run(ops)).then(
       (results) => {
         this.#running--
+        if (then !== undefined) {
+          if (Array.isArray(results)) Batcher.#rejectAll(then.waiters, results[1])
+          else this.#send(then.ops, then.waiters)
+        }
         this.#settle(waiters, results)
       },
       (error: unknown) => {
         this.#running--
-        for (const waiter of waiters) waiter.reject(error)
+        Batcher.#rejectAll(waiters, error)
+        if (then !== undefined) Batcher.#rejectAll(then.waiters, error)
       },
     )
+  }
+
+  static #rejectAll<T>(waiters: Waiter<T>[], error: unknown): void {
+    for (const waiter of waiters) waiter.reject(error)
   }
 
   /** Each call's own result; the calls from a failed one on (not run) reject with its error. */

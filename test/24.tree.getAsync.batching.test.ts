@@ -292,7 +292,32 @@ describe('a failure in the middle of a tick (the batcher, with a stand-in for th
     expect(results).toEqual([{ ok: true, value: 'a' }, { ok: true, value: undefined }, { ok: false, error }, { ok: false, error }])
   })
 
-  it('a tick of many writes is one task, though it is large enough to split a tick of reads', async () => {
+  it('a tick of many writes runs in two halves, the second only after the first has finished', async () => {
+    const lists: Buffer[] = []
+    let running = 0
+    let overlapped = false
+    const batcher = new Batcher(
+      async (ops) => {
+        overlapped ||= running > 0
+        running++
+        lists.push(Buffer.from(ops))
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        running--
+        // one result per insert in this list: 11 bytes each (op, key length, 1-byte key, value length, 1-byte value)
+        return packed(Array.from({ length: ops.length / 11 }, () => 'p'))
+      },
+      (v) => v?.toString(),
+    )
+    const calls = Array.from({ length: 40 }, (_, i) => batcher.insert(Buffer.from([i]), Buffer.from([i])))
+    expect(await Promise.all(calls)).toEqual(Array.from({ length: 40 }, () => 'p'))
+    expect(lists).toHaveLength(2)
+    expect(overlapped).toBe(false)
+    // the two lists are the tick's calls in call order, split in the middle
+    const keys = lists.flatMap((list) => Array.from({ length: list.length / 11 }, (_, j) => list[j * 11 + 5]))
+    expect(keys).toEqual(Array.from({ length: 40 }, (_, i) => i))
+  })
+
+  it('a failure in the first half of a tick of writes leaves the second half unrun: its calls reject with that error', async () => {
     const error = new Error('the store is full')
     let runs = 0
     const batcher = new Batcher(
@@ -306,5 +331,20 @@ describe('a failure in the middle of a tick (the batcher, with a stand-in for th
     expect(runs).toBe(1)
     expect(results[0]).toEqual({ ok: true, value: 'x' })
     for (const r of results.slice(1)) expect(r).toEqual({ ok: false, error })
+  })
+
+  it('a first half that cannot start rejects the whole tick with its error', async () => {
+    const error = new Error('closed')
+    let runs = 0
+    const batcher = new Batcher(
+      () => {
+        runs++
+        throw error
+      },
+      (v) => v?.toString(),
+    )
+    const results = await outcomes(Array.from({ length: 40 }, () => batcher.insert(key, key)))
+    expect(runs).toBe(1)
+    for (const r of results) expect(r).toEqual({ ok: false, error })
   })
 })
