@@ -15,9 +15,12 @@ const pkgDir = dirname(require.resolve('sled-node/package.json'))
 type Results = Buffer | [Buffer, Error]
 const { Batcher } = require(join(pkgDir, 'dist/src/batcher.js')) as {
   Batcher: new (run: (ops: Buffer) => Promise<Results>, decode: (v: Buffer | undefined) => unknown) => {
+    get(key: Uint8Array): Promise<unknown>
     insert(key: Uint8Array, value: Uint8Array): Promise<unknown>
   }
 }
+/** Bytes of one packed insert of a 1-byte key and a 1-byte value: op, key length, key, value length, value. */
+const INSERT_BYTES = 11
 /** Results packed as the native side packs them: `[len u32 LE][bytes]`, absent as 0xffffffff. */
 const packed = (values: (string | undefined)[]): Buffer =>
   Buffer.concat(values.map((v) => (v === undefined ? Buffer.from([255, 255, 255, 255]) : Buffer.concat([Buffer.alloc(4), Buffer.from(v)]).fill(v.length, 0, 1))))
@@ -303,8 +306,7 @@ describe('a failure in the middle of a tick (the batcher, with a stand-in for th
         lists.push(Buffer.from(ops))
         await new Promise((resolve) => setTimeout(resolve, 5))
         running--
-        // one result per insert in this list: 11 bytes each (op, key length, 1-byte key, value length, 1-byte value)
-        return packed(Array.from({ length: ops.length / 11 }, () => 'p'))
+        return packed(Array.from({ length: ops.length / INSERT_BYTES }, () => 'p'))
       },
       (v) => v?.toString(),
     )
@@ -313,38 +315,82 @@ describe('a failure in the middle of a tick (the batcher, with a stand-in for th
     expect(lists).toHaveLength(2)
     expect(overlapped).toBe(false)
     // the two lists are the tick's calls in call order, split in the middle
-    const keys = lists.flatMap((list) => Array.from({ length: list.length / 11 }, (_, j) => list[j * 11 + 5]))
+    const keys = lists.flatMap((list) => Array.from({ length: list.length / INSERT_BYTES }, (_, j) => list[j * INSERT_BYTES + 5]))
     expect(keys).toEqual(Array.from({ length: 40 }, (_, i) => i))
   })
 
   it('a failure in the first half of a tick of writes leaves the second half unrun: its calls reject with that error', async () => {
     const error = new Error('the store is full')
-    let runs = 0
+    const lists: Buffer[] = []
     const batcher = new Batcher(
-      async () => {
-        runs++
+      async (ops) => {
+        lists.push(Buffer.from(ops))
         return [packed(['x']), error]
       },
       (v) => v?.toString(),
     )
     const results = await outcomes(Array.from({ length: 40 }, () => batcher.insert(key, key)))
-    expect(runs).toBe(1)
+    // one run, of the first half only
+    expect(lists.map((list) => list.length)).toEqual([20 * INSERT_BYTES])
     expect(results[0]).toEqual({ ok: true, value: 'x' })
     for (const r of results.slice(1)) expect(r).toEqual({ ok: false, error })
   })
 
-  it('a first half that cannot start rejects the whole tick with its error', async () => {
-    const error = new Error('closed')
+  it('a failure in the second half rejects from the failed call on; the first half resolves', async () => {
+    const error = new Error('sled failed in the second half')
     let runs = 0
     const batcher = new Batcher(
-      () => {
+      async (ops) => {
         runs++
-        throw error
+        const count = ops.length / INSERT_BYTES
+        return runs === 1 ? packed(Array.from({ length: count }, () => 'a')) : [packed(['b', 'c']), error]
       },
       (v) => v?.toString(),
     )
     const results = await outcomes(Array.from({ length: 40 }, () => batcher.insert(key, key)))
-    expect(runs).toBe(1)
-    for (const r of results) expect(r).toEqual({ ok: false, error })
+    expect(runs).toBe(2)
+    for (const r of results.slice(0, 20)) expect(r).toEqual({ ok: true, value: 'a' })
+    expect(results.slice(20, 22)).toEqual([{ ok: true, value: 'b' }, { ok: true, value: 'c' }])
+    for (const r of results.slice(22)) expect(r).toEqual({ ok: false, error })
   })
+
+  it('a first half that cannot start, or rejects, rejects the whole tick with its error', async () => {
+    for (const fail of ['throw', 'reject'] as const) {
+      const error = new Error(fail)
+      const lists: Buffer[] = []
+      const batcher = new Batcher(
+        (ops) => {
+          lists.push(Buffer.from(ops))
+          if (fail === 'throw') throw error
+          return Promise.reject(error)
+        },
+        (v) => v?.toString(),
+      )
+      const results = await outcomes(Array.from({ length: 40 }, () => batcher.insert(key, key)))
+      expect(lists.map((list) => list.length)).toEqual([20 * INSERT_BYTES])
+      for (const r of results) expect(r).toEqual({ ok: false, error })
+    }
+  })
+
+  it('a write after 128 reads in one tick runs after them, though the reads went out early', async () => {
+    const events: string[] = []
+    const batcher = new Batcher(
+      async (ops) => {
+        const kind = ops[0] === 1 ? 'write' : 'reads'
+        events.push(`${kind} start`)
+        await new Promise((resolve) => setTimeout(resolve, kind === 'reads' ? 20 : 1))
+        events.push(`${kind} end`)
+        // at least a result per op (the batcher reads as many as the task had calls)
+        return packed(Array.from({ length: 128 }, () => 'v'))
+      },
+      (v) => v?.toString(),
+    )
+    const calls = [...Array.from({ length: 128 }, () => batcher.get(key)), batcher.insert(key, key)]
+    await Promise.all(calls)
+    // the reads went out as soon as there were 128 (in two halves, at once); the write, at
+    // the tick's end, only after both had finished
+    expect(events.filter((e) => e === 'reads end')).toHaveLength(2)
+    expect(events.indexOf('write start')).toBeGreaterThan(events.lastIndexOf('reads end'))
+  })
+
 })
