@@ -216,8 +216,9 @@ const dirOut = new URL('./results/', import.meta.url).pathname
 mkdirSync(dirOut, { recursive: true })
 const suffix = [quick ? 'quick' : 'full', flags.n !== undefined ? `n${n}` : '', valueSize !== 100 ? `v${valueSize}` : '', partial ? 'partial' : ''].filter(Boolean).join('-')
 // a later run of the same day gets its own file (-2, -3, …), never the earlier one's
-let jsonPath = join(dirOut, `${run.date.slice(0, 10)}-${suffix}.json`)
-for (let k = 2; existsSync(jsonPath); k++) jsonPath = join(dirOut, `${run.date.slice(0, 10)}-${suffix}-${k}.json`)
+const stem = join(dirOut, `${run.date.slice(0, 10)}-${suffix}`)
+let jsonPath = `${stem}.json`
+for (let k = 2; existsSync(jsonPath); k++) jsonPath = `${stem}-${k}.json`
 writeFileSync(jsonPath, `${JSON.stringify(run, null, 2)}\n`)
 await writeReport(jsonPath)
 console.error(`\n${results.length} results, ${skipped.length} skipped, ${run.seconds} s; wrote ${jsonPath} (+ .svg${partial ? '' : ', bench/RESULTS.md'})`)

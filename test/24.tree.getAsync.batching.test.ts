@@ -21,6 +21,8 @@ const { Batcher } = require(join(pkgDir, 'dist/src/batcher.js')) as {
 }
 /** Bytes of one packed insert of a 1-byte key and a 1-byte value: op, key length, key, value length, value. */
 const INSERT_BYTES = 11
+/** A batcher over the stand-in task `run`, whose values decode to strings. */
+const stringBatcher = (run: (ops: Buffer) => Promise<Results>) => new Batcher(run, (v) => v?.toString())
 /** Results packed as the native side packs them: `[len u32 LE][bytes]`, absent as 0xffffffff. */
 const packed = (values: (string | undefined)[]): Buffer =>
   Buffer.concat(values.map((v) => (v === undefined ? Buffer.from([255, 255, 255, 255]) : Buffer.concat([Buffer.alloc(4), Buffer.from(v)]).fill(v.length, 0, 1))))
@@ -283,13 +285,10 @@ describe('a failure in the middle of a tick (the batcher, with a stand-in for th
   it('the calls before the failed one resolve, it and the ones after reject with its error', async () => {
     const error = new Error('sled failed at the third write')
     const lists: Buffer[] = []
-    const batcher = new Batcher(
-      async (ops) => {
-        lists.push(Buffer.from(ops))
-        return [packed(['a', undefined]), error]
-      },
-      (v) => v?.toString(),
-    )
+    const batcher = stringBatcher(async (ops) => {
+      lists.push(Buffer.from(ops))
+      return [packed(['a', undefined]), error]
+    })
     const results = await outcomes([0, 1, 2, 3].map(() => batcher.insert(key, key)))
     expect(lists).toHaveLength(1)
     expect(results).toEqual([{ ok: true, value: 'a' }, { ok: true, value: undefined }, { ok: false, error }, { ok: false, error }])
@@ -299,17 +298,14 @@ describe('a failure in the middle of a tick (the batcher, with a stand-in for th
     const lists: Buffer[] = []
     let running = 0
     let overlapped = false
-    const batcher = new Batcher(
-      async (ops) => {
-        overlapped ||= running > 0
-        running++
-        lists.push(Buffer.from(ops))
-        await new Promise((resolve) => setTimeout(resolve, 5))
-        running--
-        return packed(Array.from({ length: ops.length / INSERT_BYTES }, () => 'p'))
-      },
-      (v) => v?.toString(),
-    )
+    const batcher = stringBatcher(async (ops) => {
+      overlapped ||= running > 0
+      running++
+      lists.push(Buffer.from(ops))
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      running--
+      return packed(Array.from({ length: ops.length / INSERT_BYTES }, () => 'p'))
+    })
     const calls = Array.from({ length: 40 }, (_, i) => batcher.insert(Buffer.from([i]), Buffer.from([i])))
     expect(await Promise.all(calls)).toEqual(Array.from({ length: 40 }, () => 'p'))
     expect(lists).toHaveLength(2)
@@ -322,13 +318,10 @@ describe('a failure in the middle of a tick (the batcher, with a stand-in for th
   it('a failure in the first half of a tick of writes leaves the second half unrun: its calls reject with that error', async () => {
     const error = new Error('the store is full')
     const lists: Buffer[] = []
-    const batcher = new Batcher(
-      async (ops) => {
-        lists.push(Buffer.from(ops))
-        return [packed(['x']), error]
-      },
-      (v) => v?.toString(),
-    )
+    const batcher = stringBatcher(async (ops) => {
+      lists.push(Buffer.from(ops))
+      return [packed(['x']), error]
+    })
     const results = await outcomes(Array.from({ length: 40 }, () => batcher.insert(key, key)))
     // one run, of the first half only
     expect(lists.map((list) => list.length)).toEqual([20 * INSERT_BYTES])
@@ -339,14 +332,11 @@ describe('a failure in the middle of a tick (the batcher, with a stand-in for th
   it('a failure in the second half rejects from the failed call on; the first half resolves', async () => {
     const error = new Error('sled failed in the second half')
     let runs = 0
-    const batcher = new Batcher(
-      async (ops) => {
-        runs++
-        const count = ops.length / INSERT_BYTES
-        return runs === 1 ? packed(Array.from({ length: count }, () => 'a')) : [packed(['b', 'c']), error]
-      },
-      (v) => v?.toString(),
-    )
+    const batcher = stringBatcher(async (ops) => {
+      runs++
+      const count = ops.length / INSERT_BYTES
+      return runs === 1 ? packed(Array.from({ length: count }, () => 'a')) : [packed(['b', 'c']), error]
+    })
     const results = await outcomes(Array.from({ length: 40 }, () => batcher.insert(key, key)))
     expect(runs).toBe(2)
     for (const r of results.slice(0, 20)) expect(r).toEqual({ ok: true, value: 'a' })
@@ -358,14 +348,11 @@ describe('a failure in the middle of a tick (the batcher, with a stand-in for th
     for (const fail of ['throw', 'reject'] as const) {
       const error = new Error(fail)
       const lists: Buffer[] = []
-      const batcher = new Batcher(
-        (ops) => {
-          lists.push(Buffer.from(ops))
-          if (fail === 'throw') throw error
-          return Promise.reject(error)
-        },
-        (v) => v?.toString(),
-      )
+      const batcher = stringBatcher((ops) => {
+        lists.push(Buffer.from(ops))
+        if (fail === 'throw') throw error
+        return Promise.reject(error)
+      })
       const results = await outcomes(Array.from({ length: 40 }, () => batcher.insert(key, key)))
       expect(lists.map((list) => list.length)).toEqual([20 * INSERT_BYTES])
       for (const r of results) expect(r).toEqual({ ok: false, error })
@@ -374,17 +361,14 @@ describe('a failure in the middle of a tick (the batcher, with a stand-in for th
 
   it('a write after 128 reads in one tick runs after them, though the reads went out early', async () => {
     const events: string[] = []
-    const batcher = new Batcher(
-      async (ops) => {
-        const kind = ops[0] === 1 ? 'write' : 'reads'
-        events.push(`${kind} start`)
-        await new Promise((resolve) => setTimeout(resolve, kind === 'reads' ? 20 : 1))
-        events.push(`${kind} end`)
-        // at least a result per op (the batcher reads as many as the task had calls)
-        return packed(Array.from({ length: 128 }, () => 'v'))
-      },
-      (v) => v?.toString(),
-    )
+    const batcher = stringBatcher(async (ops) => {
+      const kind = ops[0] === 1 /* INSERT */ ? 'write' : 'reads'
+      events.push(`${kind} start`)
+      await new Promise((resolve) => setTimeout(resolve, kind === 'reads' ? 20 : 1))
+      events.push(`${kind} end`)
+      // at least a result per op (the batcher reads as many as the task had calls)
+      return packed(Array.from({ length: 128 }, () => 'v'))
+    })
     const calls = [...Array.from({ length: 128 }, () => batcher.get(key)), batcher.insert(key, key)]
     await Promise.all(calls)
     // the reads went out as soon as there were 128 (in two halves, at once); the write, at
@@ -392,5 +376,4 @@ describe('a failure in the middle of a tick (the batcher, with a stand-in for th
     expect(events.filter((e) => e === 'reads end')).toHaveLength(2)
     expect(events.indexOf('write start')).toBeGreaterThan(events.lastIndexOf('reads end'))
   })
-
 })
