@@ -15,67 +15,78 @@
 //! `sled-native` (which runs no faster with it).
 //!
 //! Only blocks aligned beyond what `malloc` guarantees and between [`KEEP_FROM`] and
-//! [`KEEP_UP_TO`] bytes are kept (in the addon, sled's segment buffers and nothing
-//! else), each handed out again only for the same size and alignment. So the process
-//! holds at most `KEPT × KEEP_UP_TO` bytes it is not using, after every database closed.
+//! [`KEEP_UP_TO`] bytes are kept (in the addon: sled's segment buffers, and no other
+//! allocation of sled, its dependencies or ours has that shape), each handed out again
+//! only for the same size and alignment. The slots are process-wide, shared by every
+//! database and worker thread. A block freed while the slots are full replaces one of
+//! another shape (a database with another `segmentSize` closed), so the shape in use
+//! wins; the process holds at most `KEPT × KEEP_UP_TO` bytes it does not use.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::{Mutex, MutexGuard};
+use std::cell::UnsafeCell;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Blocks from this size on may be kept (glibc's default mmap threshold).
 pub const KEEP_FROM: usize = 128 * 1024;
 /// Blocks up to this size may be kept (a segment size of up to 2 MiB).
 pub const KEEP_UP_TO: usize = 2 * 1024 * 1024;
-/// Freed blocks kept at most: sled has one segment buffer being filled and at most one
-/// being written out.
+/// Freed blocks kept at most. sled allocates a segment's buffer before the previous one
+/// is freed, and frees that one later through its epoch-based reclamation, possibly on
+/// another thread; two sufficed in the measurement above (one database writing).
 pub const KEPT: usize = 2;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 struct Block {
-    at: usize,
-    size: usize,
-    align: usize,
+    at: NonNull<u8>,
+    layout: Layout,
 }
 
-/// The system allocator with a few freed segment-sized blocks kept for reuse.
-pub struct ReusingAllocator {
-    /// Held only to look at or change these slots: no allocation, no call, no wait.
-    kept: Mutex<[Option<Block>; KEPT]>,
+type Slots = [Option<Block>; KEPT];
+
+/// `inner` (the system allocator in the addon) with a few freed segment-sized blocks
+/// kept for reuse.
+pub struct ReusingAllocator<A: GlobalAlloc = System> {
+    inner: A,
+    /// A spin lock over `slots`: held for a few comparisons, never while allocating,
+    /// calling out or waiting. Not `std::sync::Mutex`, which on some targets allocates
+    /// on first use, through this allocator.
+    locked: AtomicBool,
+    slots: UnsafeCell<Slots>,
 }
 
-impl ReusingAllocator {
-    pub const fn new() -> ReusingAllocator {
+// SAFETY: `slots` is only touched with `locked` held (or through `&mut self`), and a
+// block in it is owned by the allocator, not by a thread
+unsafe impl<A: GlobalAlloc + Sync> Sync for ReusingAllocator<A> {}
+// SAFETY: as above; the kept blocks move with the allocator
+unsafe impl<A: GlobalAlloc + Send> Send for ReusingAllocator<A> {}
+
+impl<A: GlobalAlloc> ReusingAllocator<A> {
+    pub const fn new(inner: A) -> ReusingAllocator<A> {
         ReusingAllocator {
-            kept: Mutex::new([None; KEPT]),
+            inner,
+            locked: AtomicBool::new(false),
+            slots: UnsafeCell::new([None; KEPT]),
         }
     }
 
     /// How many freed blocks are kept now.
     pub fn kept(&self) -> usize {
-        self.slots().iter().flatten().count()
+        self.with_slots(|slots| slots.iter().flatten().count())
     }
 
-    fn slots(&self) -> MutexGuard<'_, [Option<Block>; KEPT]> {
-        // nothing panics while the lock is held, so a poisoned lock's data is whole
-        self.kept.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-impl Drop for ReusingAllocator {
-    fn drop(&mut self) {
-        for block in self.slots().iter_mut().filter_map(Option::take) {
-            // SAFETY: a kept block, System's, allocated with this size and alignment
-            unsafe {
-                let layout = Layout::from_size_align_unchecked(block.size, block.align);
-                System.dealloc(block.at as *mut u8, layout)
-            }
+    fn with_slots<T>(&self, f: impl FnOnce(&mut Slots) -> T) -> T {
+        while self
+            .locked
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            std::hint::spin_loop();
         }
-    }
-}
-
-impl Default for ReusingAllocator {
-    fn default() -> Self {
-        Self::new()
+        // SAFETY: the lock is held; `f` only compares and moves slot values
+        let out = f(unsafe { &mut *self.slots.get() });
+        self.locked.store(false, Ordering::Release);
+        out
     }
 }
 
@@ -85,55 +96,80 @@ fn keepable(layout: Layout) -> bool {
     layout.align() > 16 && (KEEP_FROM..=KEEP_UP_TO).contains(&layout.size())
 }
 
-// SAFETY: every block handed out is either System's, allocated with this layout, or
-// one that was freed with this same layout and kept (owned by `kept` until handed out
-// again, never twice: it is taken out of its slot under the lock)
-unsafe impl GlobalAlloc for ReusingAllocator {
+// SAFETY: every block handed out is either `inner`'s, allocated with the caller's
+// layout, or one freed with that same layout and kept (owned by the slots until handed
+// out again, and taken out of its slot under the lock, so never to two callers); every
+// block given back to `inner` is freed with the layout it was allocated with
+unsafe impl<A: GlobalAlloc> GlobalAlloc for ReusingAllocator<A> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if keepable(layout) {
-            let mut slots = self.slots();
-            let fits = |b: &Option<Block>| {
-                b.is_some_and(|b| b.size == layout.size() && b.align == layout.align())
-            };
-            if let Some(block) = slots.iter_mut().find(|b| fits(b)).and_then(Option::take) {
-                return block.at as *mut u8;
+            let reused = self.with_slots(|slots| {
+                slots
+                    .iter_mut()
+                    .find(|b| b.is_some_and(|b| b.layout == layout))
+                    .and_then(Option::take)
+            });
+            if let Some(block) = reused {
+                return block.at.as_ptr();
             }
         }
         // SAFETY: the caller's layout, as received
-        unsafe { System.alloc(layout) }
+        unsafe { self.inner.alloc(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if keepable(layout) {
-            let mut slots = self.slots();
+        let (Some(at), true) = (NonNull::new(ptr), keepable(layout)) else {
+            // SAFETY: a block of `inner`'s with this layout (see the impl's comment)
+            return unsafe { self.inner.dealloc(ptr, layout) };
+        };
+        let freed = Block { at, layout };
+        // into an empty slot, else in place of a block of another shape, else not kept
+        let given_back = self.with_slots(|slots| {
             if let Some(slot) = slots.iter_mut().find(|b| b.is_none()) {
-                *slot = Some(Block {
-                    at: ptr as usize,
-                    size: layout.size(),
-                    align: layout.align(),
-                });
-                return;
+                *slot = Some(freed);
+                return None;
             }
+            match slots
+                .iter_mut()
+                .find(|b| b.is_some_and(|b| b.layout != layout))
+            {
+                Some(slot) => slot.replace(freed),
+                None => Some(freed),
+            }
+        });
+        if let Some(block) = given_back {
+            // SAFETY: as above; freed after the lock is released
+            unsafe { self.inner.dealloc(block.at.as_ptr(), block.layout) }
         }
-        // SAFETY: a block of System's with this layout (see the impl's comment)
-        unsafe { System.dealloc(ptr, layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller's layout, as received (calloc: a kept block is not zeroed)
-        unsafe { System.alloc_zeroed(layout) }
+        // SAFETY: the caller's layout, as received (a kept block would need zeroing;
+        // sled does not ask for zeroed segment buffers)
+        unsafe { self.inner.alloc_zeroed(layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: a block of System's with this layout (see the impl's comment)
-        unsafe { System.realloc(ptr, layout, new_size) }
+        // SAFETY: a block of `inner`'s with this layout (see the impl's comment); the
+        // block returned is `inner`'s with the new size and this alignment
+        unsafe { self.inner.realloc(ptr, layout, new_size) }
+    }
+}
+
+impl<A: GlobalAlloc> Drop for ReusingAllocator<A> {
+    fn drop(&mut self) {
+        for block in self.slots.get_mut().iter_mut().filter_map(Option::take) {
+            // SAFETY: a kept block, `inner`'s, with the layout it was allocated with
+            unsafe { self.inner.dealloc(block.at.as_ptr(), block.layout) }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
     use std::thread;
 
     const SEGMENT: usize = 512 * 1024;
@@ -142,9 +178,37 @@ mod tests {
         Layout::from_size_align(SEGMENT, 8192).unwrap()
     }
 
+    /// System, checking that every block is freed once, with the layout it was
+    /// allocated with; `live()` counts the blocks not freed.
+    #[derive(Default)]
+    struct Checked(Mutex<HashMap<usize, Layout>>);
+
+    impl Checked {
+        fn live(&self) -> usize {
+            self.0.lock().unwrap().len()
+        }
+    }
+
+    unsafe impl GlobalAlloc for Checked {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            let p = unsafe { System.alloc(layout) };
+            assert!(self.0.lock().unwrap().insert(p as usize, layout).is_none());
+            p
+        }
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            let allocated = self.0.lock().unwrap().remove(&(ptr as usize));
+            assert_eq!(allocated, Some(layout), "freed once, with its own layout");
+            unsafe { System.dealloc(ptr, layout) }
+        }
+    }
+
+    fn checked() -> ReusingAllocator<Checked> {
+        ReusingAllocator::new(Checked::default())
+    }
+
     #[test]
     fn a_freed_segment_buffer_is_handed_out_again_for_the_same_layout() {
-        let a = ReusingAllocator::new();
+        let a = checked();
         unsafe {
             let p = a.alloc(segment());
             assert!(!p.is_null());
@@ -159,7 +223,7 @@ mod tests {
 
     #[test]
     fn a_kept_block_is_not_handed_out_for_another_size_or_alignment() {
-        let a = ReusingAllocator::new();
+        let a = checked();
         let other_size = Layout::from_size_align(SEGMENT * 2, 8192).unwrap();
         let other_align = Layout::from_size_align(SEGMENT, 4096).unwrap();
         unsafe {
@@ -176,20 +240,44 @@ mod tests {
     }
 
     #[test]
-    fn at_most_kept_blocks_are_kept() {
-        let a = ReusingAllocator::new();
+    fn at_most_kept_blocks_are_kept_and_the_others_are_freed() {
+        let a = checked();
         unsafe {
             let blocks: Vec<_> = (0..KEPT + 2).map(|_| a.alloc(segment())).collect();
             for &p in &blocks {
                 a.dealloc(p, segment());
             }
-            assert_eq!(a.kept(), KEPT);
         }
+        assert_eq!(a.kept(), KEPT);
+        assert_eq!(
+            a.inner.live(),
+            KEPT,
+            "only the kept blocks are still allocated"
+        );
+    }
+
+    #[test]
+    fn a_block_of_the_shape_in_use_replaces_one_of_another_shape() {
+        let a = checked();
+        let old = Layout::from_size_align(SEGMENT * 2, 8192).unwrap();
+        unsafe {
+            // a database with 1 MiB segments closed, leaving its buffers kept
+            let olds: Vec<_> = (0..KEPT).map(|_| a.alloc(old)).collect();
+            for &p in &olds {
+                a.dealloc(p, old);
+            }
+            let p = a.alloc(segment());
+            a.dealloc(p, segment());
+            assert_eq!(a.kept(), KEPT);
+            assert_eq!(a.alloc(segment()), p, "the new shape was kept");
+            a.dealloc(p, segment());
+        }
+        assert_eq!(a.inner.live(), KEPT);
     }
 
     #[test]
     fn small_large_or_malloc_aligned_blocks_are_never_kept() {
-        let a = ReusingAllocator::new();
+        let a = checked();
         let layouts = [
             Layout::from_size_align(SEGMENT, 16).unwrap(),
             Layout::from_size_align(KEEP_FROM - 1, 8192).unwrap(),
@@ -203,11 +291,51 @@ mod tests {
             }
             assert_eq!(a.kept(), 0, "{layout:?}");
         }
+        assert_eq!(a.inner.live(), 0);
+    }
+
+    #[test]
+    fn a_reused_block_can_be_reallocated_and_freed() {
+        let a = checked();
+        unsafe {
+            let p = a.alloc(segment());
+            a.dealloc(p, segment());
+            let q = a.alloc(segment());
+            std::ptr::write_bytes(q, 7, 16);
+            // the default realloc: a new block of the new size, the old one freed
+            let r = a.realloc(q, segment(), SEGMENT * 2);
+            assert_eq!(std::slice::from_raw_parts(r, 16), &[7; 16]);
+            a.dealloc(r, Layout::from_size_align(SEGMENT * 2, 8192).unwrap());
+        }
+        // the larger block is kept now; nothing else is allocated
+        assert_eq!(a.inner.live(), a.kept());
+    }
+
+    #[test]
+    fn dropping_the_allocator_frees_the_kept_blocks() {
+        let inner = Arc::new(Checked::default());
+        struct Shared(Arc<Checked>);
+        unsafe impl GlobalAlloc for Shared {
+            unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+                unsafe { self.0.alloc(layout) }
+            }
+            unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+                unsafe { self.0.dealloc(ptr, layout) }
+            }
+        }
+        let a = ReusingAllocator::new(Shared(inner.clone()));
+        unsafe {
+            let p = a.alloc(segment());
+            a.dealloc(p, segment());
+        }
+        assert_eq!(inner.live(), 1);
+        drop(a);
+        assert_eq!(inner.live(), 0);
     }
 
     #[test]
     fn alloc_zeroed_never_hands_out_a_dirty_kept_block() {
-        let a = ReusingAllocator::new();
+        let a = checked();
         unsafe {
             let p = a.alloc(segment());
             std::ptr::write_bytes(p, 0xAB, SEGMENT);
@@ -224,7 +352,7 @@ mod tests {
     fn threads_never_share_a_block() {
         // each thread stamps its block with its own byte and checks it before freeing:
         // a block handed to two threads at once would show the other's stamp
-        let a = Arc::new(ReusingAllocator::new());
+        let a = Arc::new(checked());
         let threads: Vec<_> = (1..=4u8)
             .map(|stamp| {
                 let a = a.clone();
@@ -246,5 +374,6 @@ mod tests {
             t.join().unwrap();
         }
         assert!(a.kept() <= KEPT);
+        assert_eq!(a.inner.live(), a.kept());
     }
 }

@@ -89,9 +89,9 @@
 //!   queues; each **subscriber queue** and its **notify** mutex are held only to push,
 //!   take or mark closed. JS is woken after these are released.
 //! - **Transaction callback**: no lock of ours is held while it runs (only pins).
-//! - **Kept allocations** (`core:allocator.rs`, the global allocator's mutex): a leaf,
-//!   held only to look at or change its two slots of freed segment buffers; it never
-//!   allocates, calls out or waits while held.
+//! - **Kept allocations** (`core:allocator.rs`, the global allocator's spin lock): a
+//!   leaf, held only to look at or change its two slots of freed segment buffers; it
+//!   never allocates, calls out or waits while held.
 //!
 //! Order where two are held: Db handle → slot → backup gate → sled → capture state;
 //! Db handle → slot → (cursor | hub → queue → notify); tree_ops → backup gate;
@@ -101,7 +101,7 @@
 /// Node process would otherwise do (`core:allocator.rs` says why).
 #[global_allocator]
 static ALLOCATOR: sled_core::allocator::ReusingAllocator =
-    sled_core::allocator::ReusingAllocator::new();
+    sled_core::allocator::ReusingAllocator::new(std::alloc::System);
 
 // napi-rs registers free `#[napi]` functions only in the cdylib build: under `cargo test`
 // they, and what only they use, look unused. The allowance is limited to the modules
