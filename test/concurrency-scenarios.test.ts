@@ -119,6 +119,17 @@ describe('a worker terminated while openAsync() runs', () => {
   }, TIMEOUT)
 })
 
+describe('getAsync / insertAsync / removeAsync on the real pool', () => {
+  // the batcher's ways of sending a tick (one task, two halves in turn, reads sent early
+  // with the writes held back) against a model applying each tick in call order; ticks on
+  // other keys are made while a tick's tasks run. Each run is 300 ticks of up to ~3,000
+  // calls. Mutations caught: a write not waiting for the tick's early reads (reads-first),
+  // the two halves of a write tick sent at once (both roles).
+  it.each(['reads-first', 'writes-first'])('every call sees exactly the calls before it in its tick (%s)', (role) => {
+    repeatedly('async-call-order', role, 300, 10)
+  }, TIMEOUT * 2)
+})
+
 describe('two copies of the facade in one thread', () => {
   // finding 7: a second load replaced the thread's scratch buffer
   it('both read exact bytes', () => {
