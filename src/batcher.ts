@@ -97,7 +97,10 @@ export class Batcher<T> {
     const ops = this.#ops
     const sent: Promise<void>[] = []
     if (this.#writes && sentEarly.length > 0) {
-      // reads of this tick already went out: its writes run after them, in call order
+      // reads of this tick already went out: its writes run after them, in call order.
+      // While it waits, this send is not in #running, but the early tasks are, and after
+      // the last of them settles it follows in the same microtask checkpoint, before any
+      // process.nextTick flush: so no other tick sees #running at 0 in between
       const copy = Buffer.from(ops.bytes())
       void Promise.all(sentEarly).then(() => this.#send(copy, waiters))
     } else if (this.#running > 0 || waiters.length < SPLIT) {
