@@ -17,6 +17,12 @@ export declare class NativeBackup {
   constructor()
   /** Asks the backup to stop; it rejects with `ABORT_ERR` and removes the destination. */
   cancel(): void
+  /**
+   * Removes the copy of a backup that succeeded but that the facade fails all the same
+   * (its `onProgress` threw too late for the task to see the cancel). Only after the
+   * backup's promise has resolved; a no-op before the job started or when called again.
+   */
+  discard(): void
   progress(): BackupProgress
 }
 

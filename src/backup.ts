@@ -85,7 +85,12 @@ export async function backup(native: NativeDb, destination: unknown, options: un
   const timer = onProgress ? setInterval(report, interval) : undefined
   try {
     const result = await running
-    if (progressError) throw progressError.error
+    if (progressError) {
+      // the callback threw after the task's last look at the cancel flag: the copy is
+      // complete, and removed here as a failed backup's is
+      job.discard()
+      throw progressError.error
+    }
     return result
   } catch (error) {
     if (progressError) throw progressError.error

@@ -124,6 +124,33 @@ describe('options of a path that is already open', () => {
     db.close()
   })
 
+  it('compression: true or {} means factor 5: it conflicts with another factor and matches 5', () => {
+    const path = dbPath()
+    const db = open(path, { compression: { factor: 3 } })
+    for (const compression of [true, {}, { factor: 5 }]) {
+      expectConflict(
+        caught(() => open(path, { compression })),
+        'compression.factor',
+      )
+    }
+    const same = open(path, { compression: { factor: 3 } })
+    expect(same.closed).toBe(false)
+    same.close()
+    db.close()
+    const five = dbPath()
+    const other = open(five, { compression: { factor: 5 } })
+    for (const compression of [true, {}]) {
+      const joined = open(five, { compression })
+      expect(joined.closed).toBe(false)
+      joined.close()
+    }
+    expectConflict(
+      caught(() => open(five, { compression: false })),
+      'compression',
+    )
+    other.close()
+  })
+
   it('openAsync rejects with the same conflict', async () => {
     const path = dbPath()
     const db = open(path, { cacheCapacity: 1 << 20 })

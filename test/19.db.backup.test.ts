@@ -227,6 +227,40 @@ describe('db.backup()', () => {
     db.close()
   })
 
+  it('a throwing onProgress removes the copy also when the copy finishes first (small databases, 20 runs)', async () => {
+    // the callback's first call often comes after the task's last look at the cancel flag:
+    // the facade then removes the finished copy itself
+    const db = filled(100)
+    const boom = new Error('boom')
+    let rejected = 0
+    for (let run = 0; run < 20; run++) {
+      const dest = join(tempDir(), 'copy')
+      const outcome = await db
+        .backup(dest, {
+          progressInterval: 1,
+          onProgress: () => {
+            throw boom
+          },
+        })
+        .then(
+          () => 'resolved',
+          (e: unknown) => e,
+        )
+      if (outcome === 'resolved') {
+        // the copy ended before the first progress call: it is kept, and whole
+        const copy = open(dest)
+        expect(copy.len(), `run ${run}`).toBe(100)
+        copy.close()
+      } else {
+        expect(outcome, `run ${run}`).toBe(boom)
+        expect(existsSync(dest), `run ${run}: the copy is left behind`).toBe(false)
+        rejected++
+      }
+    }
+    expect(rejected).toBeGreaterThan(0)
+    db.close()
+  })
+
   it('bad arguments are TypeErrors', async () => {
     const db = filled(1)
     const dest = join(tempDir(), 'copy')

@@ -121,6 +121,11 @@ pub fn run(
         crate::registry::wait_for_unlock(destination);
         verify(config(destination), &written)?;
         crate::registry::wait_for_unlock(destination);
+        // a cancel (abort, close(), a throwing onProgress) made while the copy was flushed
+        // or verified still ends the backup; one made after this is the caller's (`discard`)
+        if progress.cancel.load(Ordering::Acquire) {
+            return Err(Failure::Cancelled);
+        }
         Ok(Summary {
             trees: written.len() as u64,
             entries: progress.entries.load(Ordering::Relaxed),
@@ -223,6 +228,12 @@ fn verify(config: sled::Config, written: &BTreeMap<Vec<u8>, Digest>) -> Result<(
         }
     }
     Ok(())
+}
+
+/// Removes a finished copy the caller decided to fail after all (its `onProgress` threw
+/// after the last check of the cancel flag): as a failed run does.
+pub fn discard(destination: &Path, existed: bool) {
+    remove(destination, existed);
 }
 
 /// Removes what the backup wrote: the directory, or its contents when it existed.

@@ -171,8 +171,9 @@ impl Settings {
             wanted.compression == self.compression,
             "compression",
         );
+        // `compression: true` (or `{}`) gives the factor too: the default, 5
         check(
-            opts.compression_factor.is_some(),
+            opts.compression_factor.is_some() || opts.compression == Some(true),
             wanted.compression_factor == self.compression_factor,
             "compression.factor",
         );
@@ -295,6 +296,33 @@ mod tests {
             create_new: None,
         };
         assert_eq!(conflicts(&all).len(), 9);
+    }
+
+    #[test]
+    fn compression_without_a_factor_means_factor_5_when_joining() {
+        let open_with = |factor| {
+            Settings::from_options(&OpenOptions {
+                compression: Some(true),
+                compression_factor: factor,
+                ..Default::default()
+            })
+            .unwrap()
+        };
+        let conflicts = |open: &Settings, opts: &OpenOptions| {
+            open.conflicts(&Settings::from_options(opts).unwrap(), opts)
+        };
+        let plain = OpenOptions {
+            compression: Some(true),
+            ..Default::default()
+        };
+        assert_eq!(
+            conflicts(&open_with(Some(3)), &plain),
+            vec!["compression.factor"]
+        );
+        assert!(conflicts(&open_with(Some(5)), &plain).is_empty());
+        assert!(conflicts(&open_with(None), &plain).is_empty());
+        // silent about compression: nothing to compare
+        assert!(conflicts(&open_with(Some(3)), &OpenOptions::default()).is_empty());
     }
 
     #[test]

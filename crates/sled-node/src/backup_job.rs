@@ -34,6 +34,8 @@ struct Job {
     finished: Condvar,
     /// The handle was closed: the job's cancellation is reported as `SLED_CLOSED`.
     closed: std::sync::atomic::AtomicBool,
+    /// The destination and whether it existed before, once the job is started.
+    target: Mutex<Option<(PathBuf, bool)>>,
 }
 
 impl Child for Job {
@@ -94,6 +96,19 @@ impl NativeBackup {
         self.job.progress.cancel.store(true, Ordering::Release);
     }
 
+    /// Removes the copy of a backup that succeeded but that the facade fails all the same
+    /// (its `onProgress` threw too late for the task to see the cancel). Only after the
+    /// backup's promise has resolved; a no-op before the job started or when called again.
+    #[napi]
+    pub fn discard(&self) {
+        if !*self.job.done.lock() {
+            return;
+        }
+        if let Some((path, existed)) = self.job.target.lock().take() {
+            backup::discard(&path, existed);
+        }
+    }
+
     #[napi]
     pub fn progress(&self) -> BackupProgress {
         let p = &self.job.progress;
@@ -132,6 +147,7 @@ pub fn start(
         *started = true;
     }
     *job.job.share.lock() = Some(share.join());
+    *job.job.target.lock() = Some((path.clone(), existed));
     let weak: Weak<dyn Child> = Arc::downgrade(&job.job) as Weak<dyn Child>;
     adopt(weak);
     Ok(AsyncTask::new(BackupTask {
