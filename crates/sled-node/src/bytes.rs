@@ -11,6 +11,17 @@ use std::ptr;
 use napi::bindgen_prelude::{ToNapiValue, TypeName};
 use napi::{sys, Error, Result, Status, ValueType};
 
+/// A key (or tree name, or prefix) copied out of JS memory before sled reads it. sled
+/// reads a key more than once in one call (descending the tree, comparing it with each
+/// node's bounds), and the bytes of a view on a SharedArrayBuffer can change between
+/// those reads (another thread writes them): sled then fails its own assertions midway
+/// and can leave the tree inconsistent on disk. One copy gives sled one key. (The fast
+/// calls read their key from this thread's scratch buffer, which only the facade writes.)
+/// Keys of up to 22 bytes are copied inline, without an allocation.
+pub fn stable(key: &[u8]) -> sled::IVec {
+    sled::IVec::from(key)
+}
+
 /// A value read from sled, returned to JS as a Buffer.
 pub struct Bytes(pub sled::IVec);
 

@@ -12,7 +12,7 @@ use sled_core::registry::{self, Share};
 use sled_core::settings::OpenOptions;
 
 use crate::boundary::{catch_panic, guard, off_transaction};
-use crate::bytes::Bytes;
+use crate::bytes::{stable, Bytes};
 use crate::js_error::settle;
 use crate::options::NativeOpenOptions;
 use crate::tree::NativeTree;
@@ -106,7 +106,8 @@ impl NativeDb {
 
     #[napi]
     pub fn open_tree(&self, name: &[u8]) -> Result<NativeTree> {
-        guard("openTree", || self.state.open_tree(name)).map(NativeTree::new)
+        let name = stable(name);
+        guard("openTree", || self.state.open_tree(&name)).map(NativeTree::new)
     }
 
     /// Starts an online backup into `destination` (which must not exist or be an empty
@@ -125,7 +126,8 @@ impl NativeDb {
     /// Drops a tree and invalidates every live handle of it, in every thread.
     #[napi]
     pub fn drop_tree(&self, name: &[u8]) -> Result<bool> {
-        guard("dropTree", || self.state.drop_tree(name))
+        let name = stable(name);
+        guard("dropTree", || self.state.drop_tree(&name))
     }
 
     #[napi(ts_return_type = "Buffer[]")]

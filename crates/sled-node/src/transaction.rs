@@ -26,7 +26,7 @@ use sled::transaction::{
 use sled::Transactional;
 
 use crate::boundary::{caught, guard, inside_transaction};
-use crate::bytes::MaybeBytes;
+use crate::bytes::{stable, MaybeBytes};
 use crate::js_error::Fail;
 use crate::tree::NativeTree;
 use sled_core::error::{closed, from_sled, Code, Error};
@@ -126,23 +126,27 @@ fn clone_error(e: &sled::Error) -> sled::Error {
 impl NativeTxTree {
     #[napi(ts_return_type = "Buffer | undefined")]
     pub fn get(&self, key: &[u8]) -> Result<MaybeBytes> {
-        self.with("transaction get", |t| t.get(key)).map(MaybeBytes)
+        let key = stable(key);
+        self.with("transaction get", |t| t.get(&key))
+            .map(MaybeBytes)
     }
 
     #[napi(ts_return_type = "Buffer | undefined")]
     pub fn insert(&self, key: &[u8], value: &[u8]) -> Result<MaybeBytes> {
+        let key = stable(key);
         self.with("transaction insert", |t| {
-            self.recorded(t, [key])?;
-            t.insert(key, value)
+            self.recorded(t, [&key[..]])?;
+            t.insert(&key, value)
         })
         .map(MaybeBytes)
     }
 
     #[napi(ts_return_type = "Buffer | undefined")]
     pub fn remove(&self, key: &[u8]) -> Result<MaybeBytes> {
+        let key = stable(key);
         self.with("transaction remove", |t| {
-            self.recorded(t, [key])?;
-            t.remove(key)
+            self.recorded(t, [&key[..]])?;
+            t.remove(&key)
         })
         .map(MaybeBytes)
     }

@@ -11,7 +11,7 @@ use napi_derive::napi;
 use sled_core::error::{from_sled, Result as CoreResult};
 
 use crate::boundary::{catch_panic, guard};
-use crate::bytes::{MaybeBytes, MaybeEntry, PackedValues};
+use crate::bytes::{stable, MaybeBytes, MaybeEntry, PackedValues};
 use crate::iter::{First, IterState, RangeSpec};
 use crate::js_error::settle;
 use sled_core::slot::{Child, Slot};
@@ -74,7 +74,8 @@ impl NativeTree {
 
     #[napi(ts_return_type = "Buffer | undefined")]
     pub fn get(&self, key: &[u8]) -> Result<MaybeBytes> {
-        self.run("get", |tree| tree.get(key)).map(MaybeBytes)
+        let key = stable(key);
+        self.run("get", |tree| tree.get(&key)).map(MaybeBytes)
     }
 
     /// This handle's number for the fast calls of `fast.rs` (`[index, generation]`),
@@ -95,7 +96,7 @@ impl NativeTree {
     pub fn get_many(&self, keys: Vec<&[u8]>) -> Result<PackedValues> {
         self.run("getMany", |tree| {
             keys.iter()
-                .map(|key| tree.get(key))
+                .map(|key| tree.get(stable(key)))
                 .collect::<sled::Result<Vec<_>>>()
                 .map(PackedValues)
         })
@@ -104,8 +105,9 @@ impl NativeTree {
     /// Stores `value` under `key`; returns the previous value.
     #[napi(ts_return_type = "Buffer | undefined")]
     pub fn insert(&self, key: &[u8], value: &[u8]) -> Result<MaybeBytes> {
+        let key = stable(key);
         self.run("insert", |tree| {
-            self.slot.write(tree, |r| r.insert(key, value))
+            self.slot.write(tree, |r| r.insert(&key, value))
         })
         .map(MaybeBytes)
     }
@@ -113,7 +115,8 @@ impl NativeTree {
     /// Deletes `key`; returns the removed value.
     #[napi(ts_return_type = "Buffer | undefined")]
     pub fn remove(&self, key: &[u8]) -> Result<MaybeBytes> {
-        self.run("remove", |tree| self.slot.write(tree, |r| r.remove(key)))
+        let key = stable(key);
+        self.run("remove", |tree| self.slot.write(tree, |r| r.remove(&key)))
             .map(MaybeBytes)
     }
 
@@ -138,7 +141,8 @@ impl NativeTree {
 
     #[napi]
     pub fn contains_key(&self, key: &[u8]) -> Result<bool> {
-        self.run("containsKey", |tree| tree.contains_key(key))
+        let key = stable(key);
+        self.run("containsKey", |tree| tree.contains_key(&key))
     }
 
     /// Atomically replaces `expected` (absent when undefined) by `proposed`
@@ -150,10 +154,11 @@ impl NativeTree {
         expected: Option<&[u8]>,
         proposed: Option<&[u8]>,
     ) -> Result<CasResult> {
+        let key = stable(key);
         let outcome = self.run("compareAndSwap", |tree| {
             self.slot.write(tree, |r| {
-                r.record(key)?;
-                tree.compare_and_swap(key, expected, proposed)
+                r.record(&key)?;
+                tree.compare_and_swap(&key, expected, proposed)
             })
         })?;
         Ok(match outcome {
@@ -255,8 +260,9 @@ impl NativeTree {
         limit: Option<f64>,
         first: bool,
     ) -> Result<First> {
+        let prefix = stable(prefix);
         guard("scanPrefix", || {
-            IterState::prefix(&self.slot, prefix, reverse, limit)
+            IterState::prefix(&self.slot, &prefix, reverse, limit)
                 .and_then(|state| IterState::begin(state, first))
         })
     }
@@ -270,8 +276,9 @@ impl NativeTree {
         high_water_mark: u32,
         notify: napi::bindgen_prelude::Function<(), ()>,
     ) -> Result<crate::subscriber::NativeSubscriber> {
+        let prefix = stable(prefix);
         guard("watchPrefix", || {
-            crate::subscriber::NativeSubscriber::start(&self.slot, prefix, high_water_mark, notify)
+            crate::subscriber::NativeSubscriber::start(&self.slot, &prefix, high_water_mark, notify)
         })
     }
 
@@ -288,13 +295,15 @@ impl NativeTree {
     /// The entry with the greatest key below `key`.
     #[napi(ts_return_type = "[Buffer, Buffer] | undefined")]
     pub fn get_lt(&self, key: &[u8]) -> Result<MaybeEntry> {
-        self.run("getLt", |tree| tree.get_lt(key)).map(MaybeEntry)
+        let key = stable(key);
+        self.run("getLt", |tree| tree.get_lt(&key)).map(MaybeEntry)
     }
 
     /// The entry with the smallest key above `key`.
     #[napi(ts_return_type = "[Buffer, Buffer] | undefined")]
     pub fn get_gt(&self, key: &[u8]) -> Result<MaybeEntry> {
-        self.run("getGt", |tree| tree.get_gt(key)).map(MaybeEntry)
+        let key = stable(key);
+        self.run("getGt", |tree| tree.get_gt(&key)).map(MaybeEntry)
     }
 
     /// Removes and returns the entry with the smallest key.
