@@ -5,6 +5,7 @@
 import { Buffer } from 'node:buffer'
 import { markAsUntransferable } from 'node:worker_threads'
 import type * as Native from '#native'
+import { byteLength } from './byte-length.js'
 import * as errors from './errors.js'
 
 // `#native` (package.json imports): napi-rs's generated loader in dist/, typed by the
@@ -195,18 +196,19 @@ export const { get: fastGet, containsKey: fastContainsKey, insert: fastInsert, r
  * (and `value`): the outcome, or FAST_SLOW when the ordinary method must be called.
  */
 export function fastCall(call: () => void, id: number[], key: Uint8Array, value?: Uint8Array): number {
-  const valueLength = value === undefined ? 0 : value.length
-  if (key.length + valueLength > FAST_MAX) return FAST_SLOW
+  const keyLength = byteLength(key)
+  const valueLength = value === undefined ? 0 : byteLength(value)
+  if (keyLength + valueLength > FAST_MAX) return FAST_SLOW
   // the arena the call may write a value into must be this thread's current one and
   // still attached (see arena.rs); both checks are two loads when nothing changed
   if (header[4] !== arenaGeneration) adoptArena(false)
   if (arena.length === 0) adoptArena(true)
   header[0] = id[0] as number
   header[1] = id[1] as number
-  header[2] = key.length
+  header[2] = keyLength
   header[3] = valueLength
   scratch.set(key, DATA)
-  if (value !== undefined) scratch.set(value, DATA + key.length)
+  if (value !== undefined) scratch.set(value, DATA + keyLength)
   call()
   return header[0] as number
 }

@@ -4,6 +4,7 @@
 // with this one writer.
 
 import { Buffer, constants } from 'node:buffer'
+import { byteLength } from './byte-length.js'
 
 /** The ops of the packed list; GET only in the list of the …Async calls. */
 export const REMOVE = 0
@@ -24,15 +25,17 @@ export class PackedOps {
   /** Appends an op, copying `key` (and `value`); returns the byte where it starts. */
   push(op: number, key: Uint8Array, value?: Uint8Array): number {
     const at = this.#at
-    const size = 5 + key.length + (value === undefined ? 0 : 4 + value.length)
+    const keyLength = byteLength(key)
+    const valueLength = value === undefined ? 0 : byteLength(value)
+    const size = 5 + keyLength + (value === undefined ? 0 : 4 + valueLength)
     if (at + size > this.#pack.length) this.#grow(at + size)
     const pack = this.#pack
     pack[at] = op
-    pack.writeUInt32LE(key.length, at + 1)
+    pack.writeUInt32LE(keyLength, at + 1)
     pack.set(key, at + 5)
     if (value !== undefined) {
-      pack.writeUInt32LE(value.length, at + 5 + key.length)
-      pack.set(value, at + 9 + key.length)
+      pack.writeUInt32LE(valueLength, at + 5 + keyLength)
+      pack.set(value, at + 9 + keyLength)
     }
     this.#at = at + size
     return at

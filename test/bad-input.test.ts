@@ -578,6 +578,37 @@ const notCoveredThere: [string, Call][] = [
   ['an earlier tx write, then tx.insert(key)', (_db, t, bad) => t.transaction((tx) => (tx.insert('k', 'changed'), tx.insert(bad as never, 'v')))],
 ]
 
+describe('a Uint8Array whose length property lies', () => {
+  // found by a review: the facade trusted `.length` when it told the native side how many
+  // bytes to read, so a 2-byte view claiming 40 stored 38 bytes from outside it (the
+  // previous call's key and value in the scratch, or uninitialised memory)
+  class Liar extends Uint8Array {
+    override get length(): number {
+      return 40
+    }
+    override get byteLength(): number {
+      return 40
+    }
+  }
+
+  it('insert, insertAsync, a batch and a value store only the bytes of the view', async () => {
+    const db = open(dbPath())
+    db.insert('secret-key-0123456789', 'SECRET-VALUE-abcdefghijklmnop')
+    db.get('secret-key-0123456789')
+    db.insert(new Liar([107, 49]), 'sync')
+    expect(db.get('k1')?.toString()).toBe('sync')
+    await db.insertAsync(new Liar([107, 50]), 'async')
+    expect(db.get('k2')?.toString()).toBe('async')
+    db.apply(new Batch().insert(new Liar([107, 51]), 'batch'))
+    expect(db.get('k3')?.toString()).toBe('batch')
+    db.insert('v', new Liar([118]))
+    expect(db.get('v')).toEqual(Buffer.from('v'))
+    expect(db.containsKey(new Liar([107, 49]))).toBe(true)
+    expect([...db.iter().keys()].map(String)).toEqual(['k1', 'k2', 'k3', 'secret-key-0123456789', 'v'])
+    db.close()
+  })
+})
+
 describe('unreadable views, symbols and bigints as bytes', () => {
   let db: Db
   let tree: Tree
