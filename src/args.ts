@@ -11,7 +11,13 @@ export type Bytes = Uint8Array | string
 function describe(value: unknown): string {
   if (value === null) return 'null'
   if (typeof value === 'function') return `function ${value.name || '<anonymous>'}`
-  if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`
+  if (typeof value === 'object') {
+    try {
+      return `an instance of ${value.constructor?.name ?? 'Object'}`
+    } catch {
+      return 'a revoked Proxy' // any property read throws
+    }
+  }
   if (typeof value === 'string') return `type string (${JSON.stringify(value.slice(0, 28))})`
   if (typeof value === 'symbol') return `type symbol (${String(value)})`
   return `type ${typeof value} (${String(value)})`
@@ -30,11 +36,20 @@ export function outOfRange(name: string, range: string, value: unknown): RangeEr
 }
 
 /**
- * A real Uint8Array: `instanceof` alone also admits objects that merely inherit from
- * Uint8Array.prototype, and Proxies of one, which the native layer cannot read.
+ * TypedArray.prototype's own Symbol.toStringTag getter: a typed array's element type name,
+ * from any realm (a vm context's Uint8Array too), and undefined for anything else, without
+ * running any Proxy trap (so also for a revoked Proxy).
+ */
+const typedArrayName = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype) as object, Symbol.toStringTag)?.get as (
+  this: unknown,
+) => string | undefined
+
+/**
+ * A real Uint8Array (Buffer included), from any realm: not an object that merely inherits
+ * from Uint8Array.prototype, nor a Proxy of one, which the native layer cannot read.
  */
 export function isUint8Array(value: unknown): value is Uint8Array {
-  return value instanceof Uint8Array && ArrayBuffer.isView(value)
+  return typedArrayName.call(value) === 'Uint8Array'
 }
 
 /** Whether `buffer` was detached (transferred away); a SharedArrayBuffer never is. */
@@ -114,11 +129,16 @@ function isPlainObject(value: object): boolean {
  */
 export function requireObject(value: unknown, name: string): Record<string, unknown> | undefined {
   if (value === undefined) return undefined
-  if (value === null || typeof value !== 'object' || Array.isArray(value) || !isPlainObject(value)) {
-    throw invalidType(name, 'a plain object', value)
+  let plain = false
+  try {
+    plain = value !== null && typeof value === 'object' && !Array.isArray(value) && isPlainObject(value)
+  } catch {
+    // a revoked Proxy: every check of it throws
   }
+  if (!plain) throw invalidType(name, 'a plain object', value)
+  const source = value as Record<string, unknown>
   const own: Record<string, unknown> = Object.create(null) as Record<string, unknown>
-  for (const key of Object.keys(value)) own[key] = (value as Record<string, unknown>)[key]
+  for (const key of Object.keys(source)) own[key] = source[key]
   return own
 }
 

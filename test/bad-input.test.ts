@@ -5,6 +5,7 @@
 import { Buffer } from 'node:buffer'
 import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { runInNewContext } from 'node:vm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   Batch,
@@ -605,6 +606,41 @@ describe('a Uint8Array whose length property lies', () => {
     expect(db.get('v')).toEqual(Buffer.from('v'))
     expect(db.containsKey(new Liar([107, 49]))).toBe(true)
     expect([...db.iter().keys()].map(String)).toEqual(['k1', 'k2', 'k3', 'secret-key-0123456789', 'v'])
+    db.close()
+  })
+})
+
+describe('views from another realm and revoked Proxies', () => {
+  it("a vm context's Uint8Array is bytes like any other, sync and async", async () => {
+    const db = open(dbPath())
+    const key = runInNewContext('new Uint8Array([1, 2, 3])') as Uint8Array
+    const value = runInNewContext('new Uint8Array([9, 8])') as Uint8Array
+    db.insert(key, value)
+    expect(db.get(Buffer.from([1, 2, 3]))).toEqual(Buffer.from([9, 8]))
+    await db.insertAsync(key, Buffer.from('async'))
+    expect((await db.getAsync(key))?.toString()).toBe('async')
+    db.close()
+  })
+
+  it('a revoked Proxy as a key, a value, options or a path is ERR_INVALID_ARG_TYPE', async () => {
+    const db = open(dbPath())
+    const { proxy, revoke } = Proxy.revocable({}, {})
+    revoke()
+    const calls: [string, () => unknown][] = [
+      ['key', () => db.insert(proxy as never, 'v')],
+      ['value', () => db.insert('k', proxy as never)],
+      ['insertAsync key', () => db.insertAsync(proxy as never, 'v')],
+      ['open options', () => open(dbPath(), proxy as never)],
+      ['openAsync options', () => openAsync(dbPath(), proxy as never)],
+      ['backup destination', () => db.backup(proxy as never)],
+      ['backup options', () => db.backup(join(dbPath(), 'copy'), proxy as never)],
+    ]
+    for (const [what, call] of calls) {
+      const error = await failureOf(call)
+      expect(error, what).toBeInstanceOf(TypeError)
+      expect((error as { code?: string }).code, what).toBe('ERR_INVALID_ARG_TYPE')
+    }
+    expect(db.len()).toBe(0)
     db.close()
   })
 })
