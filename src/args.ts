@@ -3,6 +3,7 @@
 
 import { Buffer } from 'node:buffer'
 import { argError } from './errors.js'
+import { typedArrayName } from './typed-array.js'
 import type { NativeOpenOptions } from './native.js'
 
 /** Input bytes: a Buffer, any Uint8Array (its view is respected) or a UTF-8 string. */
@@ -36,20 +37,11 @@ export function outOfRange(name: string, range: string, value: unknown): RangeEr
 }
 
 /**
- * TypedArray.prototype's own Symbol.toStringTag getter: a typed array's element type name,
- * from any realm (a vm context's Uint8Array too), and undefined for anything else, without
- * running any Proxy trap (so also for a revoked Proxy).
- */
-const typedArrayName = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype) as object, Symbol.toStringTag)?.get as (
-  this: unknown,
-) => string | undefined
-
-/**
  * A real Uint8Array (Buffer included), from any realm: not an object that merely inherits
  * from Uint8Array.prototype, nor a Proxy of one, which the native layer cannot read.
  */
 export function isUint8Array(value: unknown): value is Uint8Array {
-  return typedArrayName.call(value) === 'Uint8Array'
+  return typedArrayName(value) === 'Uint8Array'
 }
 
 /** Whether `buffer` was detached (transferred away); a SharedArrayBuffer never is. */

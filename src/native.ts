@@ -5,7 +5,7 @@
 import { Buffer } from 'node:buffer'
 import { markAsUntransferable } from 'node:worker_threads'
 import type * as Native from '#native'
-import { byteLength } from './byte-length.js'
+import { byteLength } from './typed-array.js'
 import * as errors from './errors.js'
 
 // `#native` (package.json imports): napi-rs's generated loader in dist/, typed by the

@@ -4,7 +4,7 @@
 // with this one writer.
 
 import { Buffer, constants } from 'node:buffer'
-import { byteLength } from './byte-length.js'
+import { byteLength } from './typed-array.js'
 
 /** The ops of the packed list; GET only in the list of the …Async calls. */
 export const REMOVE = 0

@@ -230,14 +230,10 @@ fn verify(config: sled::Config, written: &BTreeMap<Vec<u8>, Digest>) -> Result<(
     Ok(())
 }
 
-/// Removes a finished copy the caller decided to fail after all (its `onProgress` threw
-/// after the last check of the cancel flag): as a failed run does.
-pub fn discard(destination: &Path, existed: bool) {
-    remove(destination, existed);
-}
-
-/// Removes what the backup wrote: the directory, or its contents when it existed.
-fn remove(destination: &Path, existed: bool) {
+/// Removes what the backup wrote: the directory, or its contents when it existed. A
+/// failed run calls it; so does the caller for a finished copy it fails after all (its
+/// `onProgress` threw after the last check of the cancel flag).
+pub fn remove(destination: &Path, existed: bool) {
     if !existed {
         let _ = std::fs::remove_dir_all(destination);
         return;

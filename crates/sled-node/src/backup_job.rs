@@ -105,7 +105,7 @@ impl NativeBackup {
             return;
         }
         if let Some((path, existed)) = self.job.target.lock().take() {
-            backup::discard(&path, existed);
+            backup::remove(&path, existed);
         }
     }
 
