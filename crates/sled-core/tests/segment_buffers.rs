@@ -16,21 +16,25 @@ fn sleds_segment_buffers_are_kept_for_reuse() {
         .temporary(true)
         .open()
         .expect("a temporary database");
-    // ~4 MiB of log: several 512 KiB segments written out, their buffers freed (sled
-    // frees them through epoch reclamation; eight flushes give it many chances)
-    for i in 0..32_000u32 {
-        db.insert(i.to_be_bytes(), vec![7u8; 100])
-            .expect("an insert");
-        if i % 4_000 == 0 {
-            db.flush().expect("a flush");
+    let segment = Layout::from_size_align(512 * 1024, 8192).expect("a layout");
+    // sled frees a written segment's buffer through epoch reclamation, which runs when
+    // some thread pins the epoch later: not at a fixed point, and not at all once every
+    // thread is idle (a check after `drop(db)` failed once in CI, nothing freed yet).
+    // So keep writing ~400 KiB of log per round, flushing, until a buffer of sled's
+    // default shape is kept; 2,000 rounds (~800 MiB) without one is a failure
+    let mut key = 0u32;
+    for _ in 0..2_000 {
+        for _ in 0..4_000 {
+            db.insert(key.to_be_bytes(), vec![7u8; 100])
+                .expect("an insert");
+            key = key.wrapping_add(1) % 64_000;
+        }
+        db.flush().expect("a flush");
+        if ALLOCATOR.kept_layouts().contains(&Some(segment)) {
+            return;
         }
     }
-    db.flush().expect("a flush");
-    drop(db);
-    // sled's background threads may still free buffers: look for its default shape
-    let segment = Layout::from_size_align(512 * 1024, 8192).expect("a layout");
-    assert!(
-        ALLOCATOR.kept_layouts().contains(&Some(segment)),
+    panic!(
         "no segment buffer of sled's default shape was kept: {:?}",
         ALLOCATOR.kept_layouts()
     );
