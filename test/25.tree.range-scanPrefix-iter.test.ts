@@ -128,6 +128,18 @@ describe('entries cut out of chunks one at a time', () => {
     expect(it.next().value).toEqual([Buffer.from('c'), 3])
     expect(it.next().done).toBe(true)
   })
+
+  it('an async step over a buffered entry that cannot be decoded rejects (never throws); the next one goes on', async () => {
+    const json = db.openTree<Buffer, unknown>('undecodable', { valueEncoding: 'json' })
+    const steps = json.iter()[Symbol.asyncIterator]()
+    expect((await steps.next()).value).toEqual([Buffer.from('a'), 1])
+    // 'b' is buffered with 'a' (one chunk), so this step takes no pool round trip
+    let step: Promise<unknown> | undefined
+    expect(() => (step = steps.next())).not.toThrow()
+    await expect(step).rejects.toThrow(SyntaxError)
+    expect((await steps.next()).value).toEqual([Buffer.from('c'), 3])
+    expect((await steps.next()).done).toBe(true)
+  })
 })
 
 describe('iteration while writing', () => {
@@ -245,6 +257,42 @@ describe('iterator lifetimes', () => {
     prefix[0] = 1
     expect(range.toArray().map(([k]) => k[0])).toEqual([2, 3])
     expect(scan.toArray().map(([k]) => k[0])).toEqual([3])
+  })
+
+  it('a step pending when the iterator is closed is done, with or without a chunk read meanwhile', async () => {
+    const { tree } = load('closed-pending', Array.from({ length: 300 }, (_, i) => Buffer.from([i >> 8, i & 0xff])))
+    for (const close of [(it: ReturnType<Tree['iter']>) => it.close(), (it: ReturnType<Tree['iter']>) => it.return()]) {
+      // closed before the pool read starts (same tick), and while it runs (a later tick)
+      for (const later of [false, true]) {
+        const it = tree.iter()
+        const steps = it[Symbol.asyncIterator]()
+        for (let i = 0; i < 16; i++) await steps.next() // the first chunk, all taken
+        const pending = steps.next() // needs the next chunk
+        if (later) await new Promise((resolve) => setImmediate(resolve))
+        close(it)
+        expect(await pending).toEqual({ done: true, value: undefined })
+        expect(await steps.next()).toEqual({ done: true, value: undefined })
+        expect(it.next().done).toBe(true)
+      }
+    }
+  })
+
+  it('async steps yield what sync steps do, across chunks, also when several are in flight', async () => {
+    const keys = Array.from({ length: 6000 }, (_, i) => Buffer.from([i >> 8, i & 0xff]))
+    const { tree } = load('async-like-sync', keys)
+    const sync = tree.iter().toArray()
+    const one: [Buffer, Buffer][] = []
+    for await (const entry of tree.iter()) one.push(entry)
+    expect(one).toEqual(sync)
+    const steps = tree.iter()[Symbol.asyncIterator]()
+    const many: [Buffer, Buffer][] = []
+    for (;;) {
+      // 7 in flight at once, some over buffered entries, some waiting for a chunk
+      const batch = await Promise.all(Array.from({ length: 7 }, () => steps.next()))
+      for (const r of batch) if (!r.done) many.push(r.value)
+      if (batch.some((r) => r.done)) break
+    }
+    expect(many).toEqual(sync)
   })
 
   it('a range closed before its first step yields nothing and reads nothing', async () => {

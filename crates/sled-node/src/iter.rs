@@ -6,9 +6,18 @@
 //!
 //! Lifetime: the sled `Iter` lives in a cursor that is a child of its tree's slot,
 //! so closing the Db (or dropping the tree) drops it; each fetch holds the tree
-//! slot's read lock, so `close()` waits for a fetch running on the libuv pool.
+//! slot's read lock, so closing the Db waits for a fetch running on the libuv pool.
+//!
+//! Closing an iterator never waits. A fetch holds the cursor's lock while it steps
+//! sled's iterator, and each step takes sled's concurrency-control read lock, which a
+//! transaction holds for writing while its JS callback runs: a fetch on the pool can
+//! so wait for a callback on the JS thread, and a close from that callback that waited
+//! for the cursor would never return. `close()` sets `closing` and drops sled's
+//! iterator only if the cursor is free; otherwise the fetch holding it drops it as it
+//! lets go (see [`IterState::release`]).
 
 use std::ops::Bound;
+use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::Arc;
 
 use napi::bindgen_prelude::{AsyncTask, Either, ObjectFinalize, ToNapiValue, TypeName};
@@ -33,7 +42,6 @@ struct Cursor {
     reverse: bool,
     remaining: u64,
     next_size: usize,
-    closed: bool,
 }
 
 pub struct IterState {
@@ -41,14 +49,34 @@ pub struct IterState {
     cursor: Mutex<Cursor>,
     /// The first chunk, when `first()` read it before handing the iterator to JS.
     first: Mutex<Option<Chunk>>,
+    /// Set by `close()`; later fetches fail, and sled's iterator goes with the cursor's
+    /// next holder.
+    closing: AtomicBool,
 }
 
 impl Child for IterState {
     fn close(&self) {
-        let mut cursor = self.cursor.lock();
-        cursor.iter = None;
-        cursor.closed = true;
-        self.first.lock().take();
+        self.closing.store(true, Ordering::SeqCst);
+        self.release();
+    }
+}
+
+impl IterState {
+    /// Once closing, drops sled's iterator and any chunk read ahead, if the cursor is
+    /// free. Called by `close()` and by every fetch after it lets the cursor go: with a
+    /// fence between each side's write (the flag; the unlock) and its read (the lock;
+    /// the flag), one of the two sees the other's, so the iterator is always dropped,
+    /// by whoever holds the cursor last.
+    fn release(&self) {
+        fence(Ordering::SeqCst);
+        if !self.closing.load(Ordering::SeqCst) {
+            return;
+        }
+        if let Some(mut cursor) = self.cursor.try_lock() {
+            cursor.iter = None;
+            // locks taken in this order (cursor, then first) wherever both are held
+            self.first.lock().take();
+        }
     }
 }
 
@@ -178,9 +206,9 @@ impl IterState {
                     } else {
                         (remaining as usize).clamp(1, MAX_CHUNK)
                     },
-                    closed: false,
                 }),
                 first: Mutex::new(None),
+                closing: AtomicBool::new(false),
             });
             let child: Arc<dyn Child> = state.clone();
             tree.adopt(Arc::downgrade(&child));
@@ -190,50 +218,58 @@ impl IterState {
 
     /// The next entries, or `None` when the iteration is over.
     fn next_chunk(&self, op: &str) -> CoreResult<Option<Chunk>> {
+        // under the slot's read lock, so closing the Db finds sled's iterator dropped
         self.tree.with_tree(op, |_| {
-            let mut cursor = self.cursor.lock();
-            if cursor.closed {
-                return Err(closed(op, &format!("an iterator of {}", self.tree.subject)));
-            }
-            // locks taken in this order (cursor, then first) wherever both are held
-            if let Some(first) = self.first.lock().take() {
-                return Ok(Some(first));
-            }
-            let want = (cursor.next_size as u64).min(cursor.remaining) as usize;
-            let mut entries = Vec::with_capacity(want);
-            let mut bytes = 0;
-            let reverse = cursor.reverse;
-            let Some(iter) = cursor.iter.as_mut() else {
-                return Ok(None);
-            };
-            while entries.len() < want && bytes < MAX_CHUNK_BYTES {
-                let next = if reverse {
-                    iter.next_back()
-                } else {
-                    iter.next()
-                };
-                match next {
-                    Some(Ok((k, v))) => {
-                        bytes += k.len() + v.len();
-                        entries.push((k, v));
-                    }
-                    Some(Err(e)) => return Err(from_sled(op, &self.tree.subject, e)),
-                    None => break,
-                }
-            }
-            cursor.remaining -= entries.len() as u64;
-            if entries.len() < want && bytes < MAX_CHUNK_BYTES || cursor.remaining == 0 {
-                // exhausted: drop sled's iterator now rather than at GC
-                cursor.iter = None;
-            }
-            cursor.next_size = (cursor.next_size * 4).min(MAX_CHUNK);
-            Ok(if entries.is_empty() {
-                None
+            let read = self.read_chunk(op);
+            self.release();
+            read
+        })
+    }
+
+    /// [`IterState::next_chunk`]'s work, with the cursor held.
+    fn read_chunk(&self, op: &str) -> CoreResult<Option<Chunk>> {
+        let mut cursor = self.cursor.lock();
+        if self.closing.load(Ordering::SeqCst) {
+            return Err(closed(op, &format!("an iterator of {}", self.tree.subject)));
+        }
+        // locks taken in this order (cursor, then first) wherever both are held
+        if let Some(first) = self.first.lock().take() {
+            return Ok(Some(first));
+        }
+        let want = (cursor.next_size as u64).min(cursor.remaining) as usize;
+        let mut entries = Vec::with_capacity(want);
+        let mut bytes = 0;
+        let reverse = cursor.reverse;
+        let Some(iter) = cursor.iter.as_mut() else {
+            return Ok(None);
+        };
+        while entries.len() < want && bytes < MAX_CHUNK_BYTES {
+            let next = if reverse {
+                iter.next_back()
             } else {
-                Some(Chunk {
-                    entries,
-                    last: cursor.iter.is_none(),
-                })
+                iter.next()
+            };
+            match next {
+                Some(Ok((k, v))) => {
+                    bytes += k.len() + v.len();
+                    entries.push((k, v));
+                }
+                Some(Err(e)) => return Err(from_sled(op, &self.tree.subject, e)),
+                None => break,
+            }
+        }
+        cursor.remaining -= entries.len() as u64;
+        if entries.len() < want && bytes < MAX_CHUNK_BYTES || cursor.remaining == 0 {
+            // exhausted: drop sled's iterator now rather than at GC
+            cursor.iter = None;
+        }
+        cursor.next_size = (cursor.next_size * 4).min(MAX_CHUNK);
+        Ok(if entries.is_empty() {
+            None
+        } else {
+            Some(Chunk {
+                entries,
+                last: cursor.iter.is_none(),
             })
         })
     }
@@ -303,9 +339,8 @@ impl NativeIter {
 
 impl ObjectFinalize for NativeIter {
     fn finalize(self, _env: Env) -> Result<()> {
-        // the cursor's lock may be held by a fetch that waits for sled's transaction lock
-        let state = self.state;
-        crate::boundary::off_transaction(move || state.close());
+        // never waits (see the module's doc), so also safe inside a transaction callback
+        self.state.close();
         Ok(())
     }
 }

@@ -83,7 +83,11 @@
 //!   holds no lock of the handle, so the wait ends without the closer's help.
 //! - **Children lists** (slots', handles', the registry's tree lists): plain mutexes
 //!   held to push or take the list, never while closing what is in it.
-//! - **Iterator cursor** (mutex): held while one chunk is read from sled.
+//! - **Iterator cursor** (mutex): held while one chunk is read from sled, which can wait
+//!   for a transaction's callback (each step takes the transaction lock's read side).
+//!   So nothing waits for the cursor on a thread that may be in a callback: a sync
+//!   fetch is refused there by `guard`, and closing an iterator only tries the lock,
+//!   leaving sled's iterator to the fetch that holds it (`iter.rs`).
 //! - **Subscriber hub** (mutex): held by the pump (at most 256 events at a time) or by
 //!   `watchPrefix` (the backlog, at most 1,280 events) while they move events into
 //!   queues; each **subscriber queue** and its **notify** mutex are held only to push,
