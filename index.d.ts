@@ -66,6 +66,13 @@ export declare class NativeIter {
   nextChunk(): Buffer | null
   /** `nextChunk` on the libuv pool. */
   nextChunkAsync(): Promise<Buffer | null>
+  /**
+   * Starts reading the next chunk on the libuv pool, for the next fetch to hand out
+   * (async iteration asks for it as it starts on a chunk, so sled's iteration runs
+   * while JS takes the entries). Resolves once read; never rejects (an error is the
+   * next fetch's).
+   */
+  readAhead(): Promise<void>
   /** Frees sled's iterator now; later fetches throw SLED_CLOSED. */
   close(): void
 }

@@ -104,7 +104,8 @@ export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<E
   }
 
   /**
-   * Reads the next chunk on the pool (an iterator not started yet opens natively first).
+   * Reads the next chunk on the pool (an iterator not started yet opens natively first),
+   * and has the one after it read ahead.
    * If the iterator is closed while the chunk is read, the chunk, or the error of a read
    * the close overtook, is dropped: after close() every step is done.
    */
@@ -121,7 +122,11 @@ export class EntryIterator<K = Buffer, V = Buffer> implements IterableIterator<E
       if (this.#native === native) throw err
       return
     }
-    if (this.#native === native) this.#refill(chunk)
+    if (this.#native !== native) return
+    this.#refill(chunk)
+    // more to come: the pool reads the next chunk while this one is taken (the next
+    // fetch hands it out); it never rejects, and a failed read is the next fetch's error
+    if (this.#native === native) void native.readAhead()
   }
 
   /** Cuts the next entry out of the chunk: views of its bytes, decoded if need be. */

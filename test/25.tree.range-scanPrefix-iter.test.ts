@@ -295,6 +295,44 @@ describe('iterator lifetimes', () => {
     expect(many).toEqual(sync)
   })
 
+  it('chunks read ahead for async steps come in order when sync and async steps alternate', async () => {
+    const keys = Array.from({ length: 20_000 }, (_, i) => Buffer.from([i >> 8, i & 0xff]))
+    const { tree } = load('ahead-alternating', keys)
+    const entries = tree.iter()
+    const steps = entries[Symbol.asyncIterator]()
+    const seen: number[] = []
+    for (let turn = 0; ; turn++) {
+      // runs of 1 to 3,000 steps, each ending anywhere in a chunk
+      const run = 1 + ((turn * 7919) % 3000)
+      let done = false
+      for (let i = 0; i < run && !done; i++) {
+        const r = turn % 2 ? entries.next() : await steps.next()
+        if (r.done) done = true
+        else seen.push(r.value[0].readUInt16BE(0))
+      }
+      if (done) break
+    }
+    expect(seen).toEqual(Array.from({ length: 20_000 }, (_, i) => i))
+  })
+
+  it('a tree dropped during async iteration: the chunk being taken is delivered, the next fetch throws (a chunk read ahead is dropped)', async () => {
+    const { tree } = load('ahead-dropped', Array.from({ length: 2000 }, (_, i) => Buffer.from([i >> 8, i & 0xff])))
+    const steps = tree.iter()[Symbol.asyncIterator]()
+    for (let i = 0; i < 16 + 10; i++) await steps.next() // into the second chunk (64); the third is read ahead
+    await new Promise((resolve) => setTimeout(resolve, 20)) // the read ahead has ended
+    db.dropTree('ahead-dropped')
+    let delivered = 0
+    const err = await (async () => {
+      for (;;) {
+        const r = await steps.next()
+        if (r.done) return undefined
+        delivered++
+      }
+    })().catch((e: unknown) => e)
+    expect(delivered).toBe(64 - 10)
+    expect(err).toBeInstanceOf(SledCollectionNotFoundError)
+  })
+
   it('a range closed before its first step yields nothing and reads nothing', async () => {
     const { tree } = load('closed-early', [Buffer.from([1])])
     const it = tree.range()

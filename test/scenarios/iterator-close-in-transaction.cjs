@@ -3,8 +3,9 @@
 // transaction holds sled's transaction lock. A transaction callback that closed that
 // iterator (close(), return(), a `break` in a for await) waited for the cursor, so the callback never
 // ended and neither did the read: the thread hung (3 of 3 runs of one round). Each round
-// here starts a 4,096-entry read on the pool, then, after a random delay, runs a
-// transaction whose callback waits a random while and closes the iterator. Roles: 'main'
+// here has a 4,096-entry read running on the pool (a step's, or one read ahead during
+// async iteration), then, after a varying delay, runs a transaction whose callback waits
+// a varying while and closes the iterator. Roles: 'main'
 // (all on the main thread) or 'worker' (all in a worker, while the main thread writes).
 'use strict'
 const { sled, dir, role, rounds, worker, message, fail } = require('./common.cjs')
@@ -17,12 +18,22 @@ async function closeInTransactions(sled, path, rounds) {
   db.apply(b)
   const ways = { close: 0, return: 0, asyncReturn: 0 }
   for (let r = 0; r < rounds; r++) {
-    const it = db.range({ gte: 'k' + String((r * 997) % 15000).padStart(6, '0'), limit: 4096 })
+    const gte = 'k' + String((r * 997) % 15000).padStart(6, '0')
+    // odd rounds: a step waits for a 4,096-entry read; even rounds: no step waits, but
+    // the chunk after the 1,024 entries just taken is being read ahead
+    const ahead = r % 2 === 0
+    const it = db.range(ahead ? { gte } : { gte, limit: 4096 })
     const steps = it[Symbol.asyncIterator]()
-    const pending = steps.next() // the whole range, read on the pool
-    for (let i = r % 4; i > 0; i--) await null
+    let pending
+    if (ahead) {
+      for (let i = 0; i < 16 + 64 + 256 + 1024; i++) await steps.next()
+      pending = Promise.resolve({ done: true })
+    } else {
+      pending = steps.next() // the whole range, read on the pool
+    }
+    for (let i = (r >> 1) % 4; i > 0; i--) await null
     const way = ['close', 'return', 'asyncReturn'][r % 3]
-    const until = Date.now() + (r % 5)
+    const until = Date.now() + ((r >> 1) % 5)
     db.transaction((tx) => {
       tx.insert('t', String(r))
       while (Date.now() < until) {}

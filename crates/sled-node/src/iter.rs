@@ -47,8 +47,10 @@ struct Cursor {
 pub struct IterState {
     tree: Arc<Slot>,
     cursor: Mutex<Cursor>,
-    /// The first chunk, when `first()` read it before handing the iterator to JS.
-    first: Mutex<Option<Chunk>>,
+    /// A chunk read before it was asked for (or the error reading it gave), handed out
+    /// by the next fetch: the first chunk, when `begin` read it before handing the
+    /// iterator to JS, or one read ahead on the pool during async iteration.
+    ready: Mutex<Option<CoreResult<Option<Chunk>>>>,
     /// Set by `close()`; later fetches fail, and sled's iterator goes with the cursor's
     /// next holder.
     closing: AtomicBool,
@@ -74,8 +76,8 @@ impl IterState {
         }
         if let Some(mut cursor) = self.cursor.try_lock() {
             cursor.iter = None;
-            // locks taken in this order (cursor, then first) wherever both are held
-            self.first.lock().take();
+            // locks taken in this order (cursor, then ready) wherever both are held
+            self.ready.lock().take();
         }
     }
 }
@@ -207,7 +209,7 @@ impl IterState {
                         (remaining as usize).clamp(1, MAX_CHUNK)
                     },
                 }),
-                first: Mutex::new(None),
+                ready: Mutex::new(None),
                 closing: AtomicBool::new(false),
             });
             let child: Arc<dyn Child> = state.clone();
@@ -232,10 +234,36 @@ impl IterState {
         if self.closing.load(Ordering::SeqCst) {
             return Err(closed(op, &format!("an iterator of {}", self.tree.subject)));
         }
-        // locks taken in this order (cursor, then first) wherever both are held
-        if let Some(first) = self.first.lock().take() {
-            return Ok(Some(first));
+        // locks taken in this order (cursor, then ready) wherever both are held
+        if let Some(ready) = self.ready.lock().take() {
+            return ready;
         }
+        self.step(&mut cursor, op)
+    }
+
+    /// Reads the chunk after the one being consumed into `ready`, unless one is there,
+    /// the iteration is over or closing. An error (the tree dropped meanwhile, sled's)
+    /// is kept for the next fetch to throw; one that stopped the read before it
+    /// started (the slot closed) is met again by that fetch.
+    fn read_ahead(&self, op: &str) {
+        let _ = self.tree.with_tree(op, |_| -> CoreResult<()> {
+            {
+                let mut cursor = self.cursor.lock();
+                if !self.closing.load(Ordering::SeqCst)
+                    && cursor.iter.is_some()
+                    && self.ready.lock().is_none()
+                {
+                    let read = catch_panic(op, || self.step(&mut cursor, op));
+                    *self.ready.lock() = Some(read);
+                }
+            }
+            self.release();
+            Ok(())
+        });
+    }
+
+    /// The next chunk from sled's iterator, with the cursor held.
+    fn step(&self, cursor: &mut Cursor, op: &str) -> CoreResult<Option<Chunk>> {
         let want = (cursor.next_size as u64).min(cursor.remaining) as usize;
         let mut entries = Vec::with_capacity(want);
         let mut bytes = 0;
@@ -294,7 +322,7 @@ impl IterState {
             })),
             Some(chunk) if chunk.last => Ok(Either::A(chunk)),
             Some(chunk) => {
-                *state.first.lock() = Some(chunk);
+                *state.ready.lock() = Some(Ok(Some(chunk)));
                 Ok(Either::B(NativeIter::new(state)))
             }
         }
@@ -330,6 +358,19 @@ impl NativeIter {
         })
     }
 
+    /// Starts reading the next chunk on the libuv pool, for the next fetch to hand out
+    /// (async iteration asks for it as it starts on a chunk, so sled's iteration runs
+    /// while JS takes the entries). Resolves once read; never rejects (an error is the
+    /// next fetch's).
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn read_ahead(&self) -> Result<AsyncTask<ReadAheadTask>> {
+        guard("iterator next", || {
+            CoreResult::Ok(AsyncTask::new(ReadAheadTask {
+                state: self.state.clone(),
+            }))
+        })
+    }
+
     /// Frees sled's iterator now; later fetches throw SLED_CLOSED.
     #[napi]
     pub fn close(&self) {
@@ -347,6 +388,24 @@ impl ObjectFinalize for NativeIter {
 
 pub struct ChunkTask {
     state: Arc<IterState>,
+}
+
+pub struct ReadAheadTask {
+    state: Arc<IterState>,
+}
+
+impl Task for ReadAheadTask {
+    type Output = ();
+    type JsValue = ();
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        self.state.read_ahead("iterator next");
+        Ok(())
+    }
+
+    fn resolve(&mut self, _env: Env, _output: Self::Output) -> Result<Self::JsValue> {
+        Ok(())
+    }
 }
 
 impl Task for ChunkTask {
