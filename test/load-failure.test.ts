@@ -72,4 +72,34 @@ console.log(esm.SledError === cjs.SledError, esm.open === cjs.open, typeof level
     expect(result.stderr).toBe('')
     expect(result.stdout).toBe('true true function function\n')
   })
+
+  it('each ESM entry exports exactly what its CommonJS entry does, the same objects, and no __esModule', () => {
+    const file = join(dir, `names-${Math.random().toString(36).slice(2)}.mjs`)
+    writeFileSync(
+      file,
+      `import { createRequire } from 'node:module'
+const require = createRequire(import.meta.url)
+const out = {}
+for (const id of ['sled-node', 'sled-node/level', 'sled-node/keyv']) {
+  const esm = await import(id)
+  const cjs = require(id)
+  out[id] = {
+    esm: Object.keys(esm).sort(),
+    cjs: Object.keys(cjs).sort(),
+    different: Object.keys(esm).filter((k) => esm[k] !== cjs[k]),
+  }
+}
+console.log(JSON.stringify(out))`,
+    )
+    const result = spawnSync(bin, [file], { cwd: dir, encoding: 'utf8' })
+    expect(result.stderr).toBe('')
+    const out = JSON.parse(result.stdout) as Record<string, { esm: string[]; cjs: string[]; different: string[] }>
+    for (const [id, { esm, cjs, different }] of Object.entries(out)) {
+      // the CommonJS build's marker is not enumerable; `export *` exported it anyway
+      expect(esm, id).not.toContain('__esModule')
+      expect(esm, id).toEqual(cjs)
+      expect(different, id).toEqual([])
+    }
+    expect(out['sled-node']?.esm).toContain('open')
+  })
 })
