@@ -323,6 +323,8 @@ impl IterState {
             Some(chunk) if chunk.last => Ok(Either::A(chunk)),
             Some(chunk) => {
                 *state.ready.lock() = Some(Ok(Some(chunk)));
+                // closed meanwhile (its tree dropped by another thread): not kept till GC
+                state.release();
                 Ok(Either::B(NativeIter::new(state)))
             }
         }

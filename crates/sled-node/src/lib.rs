@@ -37,8 +37,9 @@
 //! - **Transaction lock** (sled's process-wide `concurrency_control`): every write takes
 //!   its read side; `apply_batch`, `checksum` and transactions take its write side. A JS
 //!   transaction callback runs while its thread holds the write side, so that thread
-//!   may not call sled at all: `guard` refuses every entry point there, finalizers move
-//!   their closing to another thread (`boundary::off_transaction`), the exit-time
+//!   may not call sled at all: `guard` refuses every entry point there, finalizers that
+//!   could wait move their closing to another thread (`boundary::off_transaction`; an
+//!   iterator's closing never waits, see the cursor below), the exit-time
 //!   flush is skipped there (`registry::flush_all`), and the facade defers a
 //!   `process.exit()` made in the callback until the callback has unwound (Node stops
 //!   the workers before exiting; one waiting for this lock could never stop). Other
