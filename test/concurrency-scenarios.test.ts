@@ -37,7 +37,8 @@ function run(script: string, role: string, rounds: number, dir = tempDir()): Run
 function repeatedly(script: string, role: string, rounds: number, times: number): void {
   for (let i = 0; i < times * SOAK; i++) {
     const res = run(script, role, rounds)
-    const what = `${script} ${role} run ${i + 1}: ${res.signal === 'SIGKILL' ? `HUNG (killed after ${DEADLINE_MS} ms)` : `exit ${res.status}`}\n${res.stderr}`
+    // stdout too: a script's progress lines say where a hung run stopped
+    const what = `${script} ${role} run ${i + 1}: ${res.signal === 'SIGKILL' ? `HUNG (killed after ${DEADLINE_MS} ms)` : `exit ${res.status}`}\n${res.stderr}\nstdout:\n${res.stdout.slice(-2000)}`
     expect(res.signal, what).toBeNull()
     expect(res.stderr, what).toBe('')
     expect(res.status, what).toBe(0)

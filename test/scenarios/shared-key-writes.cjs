@@ -28,10 +28,10 @@ while (Atomics.load(flag, 0) === 0) {
 
 const WRITE = `
 ${String(writes)}
-parentPort.postMessage(writes(sled, workerData.path, workerData.keys.map((b) => new Uint8Array(b)), workerData.rounds))`
+parentPort.postMessage({ seen: writes(sled, workerData.path, workerData.keys.map((b) => new Uint8Array(b)), workerData.rounds, (p) => parentPort.postMessage({ progress: p })) })`
 
 /** `rounds` rounds of calls with the changing keys; the SledPanicErrors (or other codes) seen. */
-function writes(sled, path, [short, long], rounds) {
+function writes(sled, path, [short, long], rounds, progress) {
   const db = sled.open(path)
   const seen = {}
   const attempt = (call) => {
@@ -42,6 +42,8 @@ function writes(sled, path, [short, long], rounds) {
     }
   }
   for (let i = 0; i < rounds; i++) {
+    // progress, so a hung run shows how far it got (the main thread prints it)
+    if (i % 500 === 0 && progress) progress(`round ${i}`)
     attempt(() => db.compareAndSwap(short, undefined, 'cas'))
     attempt(() => db.getLt(short))
     attempt(() => db.getGt(short))
@@ -83,12 +85,17 @@ async function main() {
   if (role === 'main-writes') {
     const mutator = worker(MUTATE, { flag: flag.buffer, keys })
     await message(mutator)
-    seen = writes(sled, path, keys.map((b) => new Uint8Array(b)), rounds)
+    seen = writes(sled, path, keys.map((b) => new Uint8Array(b)), rounds, (p) => console.log(`writer ${p}`))
     Atomics.store(flag, 0, 1)
     await mutator.terminate()
   } else {
     const writer = worker(WRITE, { path, keys, rounds })
-    const done = message(writer)
+    // the writer's progress lines, then its result
+    const done = new Promise((resolve, reject) => {
+      writer.on('message', (m) => (m.progress ? console.log(`writer ${m.progress}`) : resolve(m.seen)))
+      writer.on('error', reject)
+      writer.on('exit', (code) => reject(new Error(`the writer exited (${code}) before answering`)))
+    })
     const views = keys.map((b) => new Uint8Array(b))
     let x = 7
     let finished = false
@@ -106,8 +113,10 @@ async function main() {
     await writer.terminate()
   }
   if (Object.keys(seen).length > 0) fail(`errors during the writes: ${JSON.stringify(seen)}`)
+  console.log('writes done; checking')
   const live = check(db, 'live')
   db.close()
+  console.log('closed; reopening')
   const again = sled.open(path)
   const reopened = check(again, 'after reopen')
   again.close()
