@@ -3,7 +3,7 @@
 // failure to load is an ordinary, catchable rejection on every Node (src/esm-gate.mts).
 import './esm-load-index.mjs'
 // named, not `export *`: that would also export the `__esModule` marker of the CommonJS
-// build (test/esm-exports.test.ts checks this list against the CommonJS exports)
+// build (test/load-failure.test.ts checks this list against the CommonJS exports)
 export type * from '../index.js'
 export {
   Batch,

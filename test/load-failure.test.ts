@@ -40,6 +40,13 @@ setTimeout(() => console.log('still running'), 50)`
   return spawnSync(bin, [...preload, file], { cwd: dir, env: { ...process.env, ...env }, encoding: 'utf8' })
 }
 
+/** Runs `body` as an ES module in the project, with `require` available beside `import`. */
+function bothWays(bin: string, body: string) {
+  const file = join(dir, `esm-${Math.random().toString(36).slice(2)}.mjs`)
+  writeFileSync(file, `import { createRequire } from 'node:module'\nconst require = createRequire(import.meta.url)\n${body}`)
+  return spawnSync(bin, [file], { cwd: dir, encoding: 'utf8' })
+}
+
 describe.each(runtimes())('Node %s', (_major, bin) => {
   for (const kind of ['require', 'import'] as const) {
     for (const entry of entries) {
@@ -59,28 +66,21 @@ describe.each(runtimes())('Node %s', (_major, bin) => {
   }
 
   it('import and require still share one copy of the facade when the binary loads', () => {
-    const file = join(dir, `same-${Math.random().toString(36).slice(2)}.mjs`)
-    writeFileSync(
-      file,
-      `import { createRequire } from 'node:module'
-const require = createRequire(import.meta.url)
-const esm = await import('sled-node'); const cjs = require('sled-node')
+    const result = bothWays(
+      bin,
+      `const esm = await import('sled-node'); const cjs = require('sled-node')
 const level = await import('sled-node/level'); const keyv = await import('sled-node/keyv')
 console.log(esm.SledError === cjs.SledError, esm.open === cjs.open, typeof level.SledLevel, typeof keyv.KeyvSled)`,
     )
-    const result = spawnSync(bin, [file], { cwd: dir, encoding: 'utf8' })
     expect(result.stderr).toBe('')
     expect(result.stdout).toBe('true true function function\n')
   })
 
   it('each ESM entry exports exactly what its CommonJS entry does, the same objects, and no __esModule', () => {
-    const file = join(dir, `names-${Math.random().toString(36).slice(2)}.mjs`)
-    writeFileSync(
-      file,
-      `import { createRequire } from 'node:module'
-const require = createRequire(import.meta.url)
-const out = {}
-for (const id of ['sled-node', 'sled-node/level', 'sled-node/keyv']) {
+    const result = bothWays(
+      bin,
+      `const out = {}
+for (const id of ${JSON.stringify(entries)}) {
   const esm = await import(id)
   const cjs = require(id)
   out[id] = {
@@ -91,7 +91,6 @@ for (const id of ['sled-node', 'sled-node/level', 'sled-node/keyv']) {
 }
 console.log(JSON.stringify(out))`,
     )
-    const result = spawnSync(bin, [file], { cwd: dir, encoding: 'utf8' })
     expect(result.stderr).toBe('')
     const out = JSON.parse(result.stdout) as Record<string, { esm: string[]; cjs: string[]; different: string[] }>
     for (const [id, { esm, cjs, different }] of Object.entries(out)) {
