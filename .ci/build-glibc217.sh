@@ -37,6 +37,9 @@ if [ ! -f "$toolchain_dir/package.json" ]; then
   tar -xJf "$scratch/package/$triple.tar.xz" -C "$toolchain_dir"
 fi
 
+# the workspace builds sled 0.34.7 with one fix (crates/sled-patch/README.md)
+node crates/sled-patch/prepare.mjs
+
 # A target dir of its own: the cross linker must not reuse objects of the host build in
 # target/release, and this build must not block others building there.
 out=target/glibc217-$arch

@@ -16,6 +16,9 @@ export function binaryPath(name) {
 
 /** Builds `name` if cargo finds it out of date; resolves to null, or to the reason it is unavailable. */
 export function ensureBinary(name) {
+  // the workspace's patched sled must exist before cargo resolves it (crates/sled-patch)
+  const p = spawnSync(process.execPath, [join(root, 'crates', 'sled-patch', 'prepare.mjs')], { cwd: root, encoding: 'utf8' })
+  if (p.status !== 0) return `cannot build ${name}: preparing sled failed:\n${(p.stderr ?? '').trim()}`
   const r = spawnSync('cargo', ['build', '--release', '-p', name], { cwd: root, encoding: 'utf8' })
   if (r.error) return `cannot build ${name}: cargo not runnable (${r.error.message})`
   if (r.status !== 0) return `cannot build ${name}: cargo build failed:\n${r.stderr.trim().split('\n').slice(-5).join('\n')}`
