@@ -115,7 +115,12 @@ export function prepare() {
     }
     writeFileSync(join(unpacked, '.sled-node-patch'), stamp)
     rmSync(dest, { recursive: true, force: true })
-    renameSync(unpacked, dest)
+    try {
+      renameSync(unpacked, dest)
+    } catch (error) {
+      // another run of this script put its copy in place first: the same edits are as good
+      if (!(existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp)) throw error
+    }
   } finally {
     rmSync(work, { recursive: true, force: true })
   }
