@@ -147,14 +147,12 @@ pub fn start(
         *started = true;
     }
     *job.job.share.lock() = Some(share.join());
-    *job.job.target.lock() = Some((path.clone(), existed));
+    *job.job.target.lock() = Some((path, existed));
     let weak: Weak<dyn Child> = Arc::downgrade(&job.job) as Weak<dyn Child>;
     adopt(weak);
     Ok(AsyncTask::new(BackupTask {
         claim: Some(claim),
         job: job.job.clone(),
-        path,
-        existed,
         subject,
     }))
 }
@@ -162,9 +160,8 @@ pub fn start(
 pub struct BackupTask {
     /// Moves into the run; dropped unused when `close()` took the share first.
     claim: Option<Claim>,
+    /// The destination is the job's `target`.
     job: Arc<Job>,
-    path: PathBuf,
-    existed: bool,
     subject: String,
 }
 
@@ -185,15 +182,19 @@ impl Task for BackupTask {
     fn compute(&mut self) -> Result<Self::Output> {
         let job = &self.job;
         let _done = Done(job);
-        let (Some(share), Some(claim)) = (job.share.lock().take(), self.claim.take()) else {
+        // `discard` takes the target only once the job is done, so it is here while this runs
+        let target = job.target.lock().clone();
+        let (Some(share), Some(claim), Some((path, existed))) =
+            (job.share.lock().take(), self.claim.take(), target)
+        else {
             return Ok(Err(closed("backup", &self.subject)));
         };
         let outcome = catch_panic("backup", || {
             backup::run(
                 &share.db,
                 claim,
-                &self.path,
-                self.existed,
+                &path,
+                existed,
                 |path| share.backup_config(path),
                 &job.progress,
             )
