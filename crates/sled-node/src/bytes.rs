@@ -8,18 +8,46 @@
 
 use std::ptr;
 
-use napi::bindgen_prelude::{ToNapiValue, TypeName};
+use napi::bindgen_prelude::{FromNapiValue, ToNapiValue, TypeName};
 use napi::{sys, Error, Result, Status, ValueType};
 
-/// A key (or tree name, or prefix) copied out of JS memory before sled reads it. sled
-/// reads a key more than once in one call (descending the tree, comparing it with each
-/// node's bounds), and the bytes of a view on a SharedArrayBuffer can change between
-/// those reads (another thread writes them): sled then fails its own assertions midway
-/// and can leave the tree inconsistent on disk. One copy gives sled one key. (The fast
-/// calls read their key from this thread's scratch buffer, which only the facade writes.)
-/// Keys of up to 22 bytes are copied inline, without an allocation.
-pub fn stable(key: &[u8]) -> sled::IVec {
-    sled::IVec::from(key)
+/// A key (or tree name, or prefix) argument, copied out of JS memory as the argument is
+/// converted, before sled reads it. sled reads a key more than once in one call
+/// (descending the tree, comparing it with each node's bounds), and the bytes of a view on
+/// a SharedArrayBuffer can change between those reads (another thread writes them): sled
+/// then fails its own assertions midway and can leave the tree inconsistent on disk. One
+/// copy gives sled one key, and a method that takes a `Key` cannot forget to make it.
+/// Keys of up to 22 bytes are copied inline, without an allocation. (The fast calls read
+/// their key from this thread's scratch buffer, which only the facade writes.) Methods
+/// declare it `#[napi(ts_arg_type = "Uint8Array")]`, which is what JS passes.
+pub struct Key(sled::IVec);
+
+impl FromNapiValue for Key {
+    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
+        // SAFETY: napi-rs's own conversion of a Uint8Array argument; the borrow ends here
+        let bytes = unsafe { <&[u8]>::from_napi_value(env, value)? };
+        Ok(Key(sled::IVec::from(bytes)))
+    }
+}
+
+impl std::ops::Deref for Key {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl AsRef<[u8]> for Key {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// For sled's methods that take `Into<IVec>`: a clone of the copy, not another copy.
+impl From<&Key> for sled::IVec {
+    fn from(key: &Key) -> sled::IVec {
+        key.0.clone()
+    }
 }
 
 /// A value read from sled, returned to JS as a Buffer.

@@ -12,7 +12,7 @@ use sled_core::registry::{self, Share};
 use sled_core::settings::OpenOptions;
 
 use crate::boundary::{catch_panic, guard, off_transaction};
-use crate::bytes::{stable, Bytes};
+use crate::bytes::{Bytes, Key};
 use crate::js_error::settle;
 use crate::options::NativeOpenOptions;
 use crate::tree::NativeTree;
@@ -105,8 +105,7 @@ impl NativeDb {
     }
 
     #[napi]
-    pub fn open_tree(&self, name: &[u8]) -> Result<NativeTree> {
-        let name = stable(name);
+    pub fn open_tree(&self, #[napi(ts_arg_type = "Uint8Array")] name: Key) -> Result<NativeTree> {
         guard("openTree", || self.state.open_tree(&name)).map(NativeTree::new)
     }
 
@@ -125,8 +124,7 @@ impl NativeDb {
 
     /// Drops a tree and invalidates every live handle of it, in every thread.
     #[napi]
-    pub fn drop_tree(&self, name: &[u8]) -> Result<bool> {
-        let name = stable(name);
+    pub fn drop_tree(&self, #[napi(ts_arg_type = "Uint8Array")] name: Key) -> Result<bool> {
         guard("dropTree", || self.state.drop_tree(&name))
     }
 

@@ -26,7 +26,7 @@ use sled::transaction::{
 use sled::Transactional;
 
 use crate::boundary::{caught, guard, inside_transaction};
-use crate::bytes::{stable, MaybeBytes};
+use crate::bytes::{Key, MaybeBytes};
 use crate::js_error::Fail;
 use crate::tree::NativeTree;
 use sled_core::error::{closed, from_sled, Code, Error};
@@ -125,15 +125,17 @@ fn clone_error(e: &sled::Error) -> sled::Error {
 #[napi]
 impl NativeTxTree {
     #[napi(ts_return_type = "Buffer | undefined")]
-    pub fn get(&self, key: &[u8]) -> Result<MaybeBytes> {
-        let key = stable(key);
+    pub fn get(&self, #[napi(ts_arg_type = "Uint8Array")] key: Key) -> Result<MaybeBytes> {
         self.with("transaction get", |t| t.get(&key))
             .map(MaybeBytes)
     }
 
     #[napi(ts_return_type = "Buffer | undefined")]
-    pub fn insert(&self, key: &[u8], value: &[u8]) -> Result<MaybeBytes> {
-        let key = stable(key);
+    pub fn insert(
+        &self,
+        #[napi(ts_arg_type = "Uint8Array")] key: Key,
+        value: &[u8],
+    ) -> Result<MaybeBytes> {
         self.with("transaction insert", |t| {
             self.recorded(t, [&key[..]])?;
             t.insert(&key, value)
@@ -142,8 +144,7 @@ impl NativeTxTree {
     }
 
     #[napi(ts_return_type = "Buffer | undefined")]
-    pub fn remove(&self, key: &[u8]) -> Result<MaybeBytes> {
-        let key = stable(key);
+    pub fn remove(&self, #[napi(ts_arg_type = "Uint8Array")] key: Key) -> Result<MaybeBytes> {
         self.with("transaction remove", |t| {
             self.recorded(t, [&key[..]])?;
             t.remove(&key)

@@ -11,7 +11,7 @@ use napi_derive::napi;
 use sled_core::error::{from_sled, Result as CoreResult};
 
 use crate::boundary::{catch_panic, guard};
-use crate::bytes::{stable, MaybeBytes, MaybeEntry, PackedValues};
+use crate::bytes::{Key, MaybeBytes, MaybeEntry, PackedValues};
 use crate::iter::{First, IterState, RangeSpec};
 use crate::js_error::settle;
 use sled_core::slot::{Child, Slot};
@@ -73,8 +73,7 @@ impl NativeTree {
     }
 
     #[napi(ts_return_type = "Buffer | undefined")]
-    pub fn get(&self, key: &[u8]) -> Result<MaybeBytes> {
-        let key = stable(key);
+    pub fn get(&self, #[napi(ts_arg_type = "Uint8Array")] key: Key) -> Result<MaybeBytes> {
         self.run("get", |tree| tree.get(&key)).map(MaybeBytes)
     }
 
@@ -93,10 +92,13 @@ impl NativeTree {
     /// Looks up every key in one call; the values come back packed in one Buffer
     /// (see `bytes::PackedValues`) rather than as a Buffer each.
     #[napi(ts_return_type = "Buffer")]
-    pub fn get_many(&self, keys: Vec<&[u8]>) -> Result<PackedValues> {
+    pub fn get_many(
+        &self,
+        #[napi(ts_arg_type = "Array<Uint8Array>")] keys: Vec<Key>,
+    ) -> Result<PackedValues> {
         self.run("getMany", |tree| {
             keys.iter()
-                .map(|key| tree.get(stable(key)))
+                .map(|key| tree.get(key))
                 .collect::<sled::Result<Vec<_>>>()
                 .map(PackedValues)
         })
@@ -104,8 +106,11 @@ impl NativeTree {
 
     /// Stores `value` under `key`; returns the previous value.
     #[napi(ts_return_type = "Buffer | undefined")]
-    pub fn insert(&self, key: &[u8], value: &[u8]) -> Result<MaybeBytes> {
-        let key = stable(key);
+    pub fn insert(
+        &self,
+        #[napi(ts_arg_type = "Uint8Array")] key: Key,
+        value: &[u8],
+    ) -> Result<MaybeBytes> {
         self.run("insert", |tree| {
             self.slot.write(tree, |r| r.insert(&key, value))
         })
@@ -114,8 +119,7 @@ impl NativeTree {
 
     /// Deletes `key`; returns the removed value.
     #[napi(ts_return_type = "Buffer | undefined")]
-    pub fn remove(&self, key: &[u8]) -> Result<MaybeBytes> {
-        let key = stable(key);
+    pub fn remove(&self, #[napi(ts_arg_type = "Uint8Array")] key: Key) -> Result<MaybeBytes> {
         self.run("remove", |tree| self.slot.write(tree, |r| r.remove(&key)))
             .map(MaybeBytes)
     }
@@ -140,8 +144,7 @@ impl NativeTree {
     }
 
     #[napi]
-    pub fn contains_key(&self, key: &[u8]) -> Result<bool> {
-        let key = stable(key);
+    pub fn contains_key(&self, #[napi(ts_arg_type = "Uint8Array")] key: Key) -> Result<bool> {
         self.run("containsKey", |tree| tree.contains_key(&key))
     }
 
@@ -150,11 +153,10 @@ impl NativeTree {
     #[napi]
     pub fn compare_and_swap(
         &self,
-        key: &[u8],
+        #[napi(ts_arg_type = "Uint8Array")] key: Key,
         expected: Option<&[u8]>,
         proposed: Option<&[u8]>,
     ) -> Result<CasResult> {
-        let key = stable(key);
         let outcome = self.run("compareAndSwap", |tree| {
             self.slot.write(tree, |r| {
                 r.record(&key)?;
@@ -255,12 +257,11 @@ impl NativeTree {
     #[napi(ts_return_type = "Buffer | NativeIter")]
     pub fn scan_prefix(
         &self,
-        prefix: &[u8],
+        #[napi(ts_arg_type = "Uint8Array")] prefix: Key,
         reverse: bool,
         limit: Option<f64>,
         first: bool,
     ) -> Result<First> {
-        let prefix = stable(prefix);
         guard("scanPrefix", || {
             IterState::prefix(&self.slot, &prefix, reverse, limit)
                 .and_then(|state| IterState::begin(state, first))
@@ -272,11 +273,10 @@ impl NativeTree {
     #[napi]
     pub fn watch_prefix(
         &self,
-        prefix: &[u8],
+        #[napi(ts_arg_type = "Uint8Array")] prefix: Key,
         high_water_mark: u32,
         notify: napi::bindgen_prelude::Function<(), ()>,
     ) -> Result<crate::subscriber::NativeSubscriber> {
-        let prefix = stable(prefix);
         guard("watchPrefix", || {
             crate::subscriber::NativeSubscriber::start(&self.slot, &prefix, high_water_mark, notify)
         })
@@ -294,15 +294,13 @@ impl NativeTree {
 
     /// The entry with the greatest key below `key`.
     #[napi(ts_return_type = "[Buffer, Buffer] | undefined")]
-    pub fn get_lt(&self, key: &[u8]) -> Result<MaybeEntry> {
-        let key = stable(key);
+    pub fn get_lt(&self, #[napi(ts_arg_type = "Uint8Array")] key: Key) -> Result<MaybeEntry> {
         self.run("getLt", |tree| tree.get_lt(&key)).map(MaybeEntry)
     }
 
     /// The entry with the smallest key above `key`.
     #[napi(ts_return_type = "[Buffer, Buffer] | undefined")]
-    pub fn get_gt(&self, key: &[u8]) -> Result<MaybeEntry> {
-        let key = stable(key);
+    pub fn get_gt(&self, #[napi(ts_arg_type = "Uint8Array")] key: Key) -> Result<MaybeEntry> {
         self.run("getGt", |tree| tree.get_gt(&key)).map(MaybeEntry)
     }
 
