@@ -102,11 +102,15 @@ function edit(text, e) {
 export function prepare() {
   if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return false
   const crate = cached() ?? download()
-  const actual = sha256(readFileSync(crate))
+  const bytes = readFileSync(crate)
+  const actual = sha256(bytes)
   if (actual !== SHA256) fail(`${crate} has sha256 ${actual}, not crates.io's ${SHA256}`)
   const work = mkdtempSync(join(here, '.unpack-'))
   try {
-    const r = spawnSync('tar', ['-xzf', crate, '-C', work], { stdio: 'inherit' })
+    // unpacked from a copy beside it, by relative names: GNU tar on Windows (Git's) reads
+    // the `C:` of an absolute path as a remote host
+    writeFileSync(join(work, 'sled.crate'), bytes)
+    const r = spawnSync('tar', ['-xzf', 'sled.crate'], { cwd: work, stdio: 'inherit' })
     if (r.error || r.status !== 0) fail(`could not unpack ${crate} with tar`)
     const unpacked = join(work, `${NAME}-${VERSION}`)
     for (const e of EDITS) {
