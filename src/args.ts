@@ -69,8 +69,9 @@ export function attachedView(view: Uint8Array, name: string): Uint8Array {
 /**
  * Converts a key or value to bytes for the native layer. Views on a SharedArrayBuffer
  * are accepted as bytes and copied once before sled sees them: the fast calls copy
- * them into the scratch, the other sync methods copy keys natively (`bytes::stable`),
- * async methods copy them before returning the promise.
+ * them into the scratch, the other sync methods copy keys as the native side converts
+ * its arguments (`bytes::Key`; compareAndSwap's `expected` too), async methods copy them
+ * before returning the promise.
  */
 export function toBytes(value: unknown, name: string): Uint8Array {
   if (isUint8Array(value)) return value.byteLength === 0 ? attachedView(value, name) : value

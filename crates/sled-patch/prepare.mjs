@@ -9,9 +9,9 @@
 
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const NAME = 'sled'
@@ -52,23 +52,83 @@ const EDITS = [
 const here = dirname(fileURLToPath(import.meta.url))
 const dest = join(here, `${NAME}-${VERSION}`)
 const stampFile = join(dest, '.sled-node-patch')
-const stamp = createHash('sha256').update(SHA256).update(JSON.stringify(EDITS)).digest('hex')
+/** Held while a run makes the copy, so that two runs never replace each other's. */
+const lockDir = join(here, '.lock')
+/** Which crate and edits made the copy. */
+const recipe = createHash('sha256').update(SHA256).update(JSON.stringify(EDITS)).digest('hex')
 
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex')
 
-function fail(message) {
-  console.error(`crates/sled-patch/prepare.mjs: ${message}`)
-  process.exit(1)
+/** A digest of every file of the copy but the stamp: names and contents. */
+function digest(dir) {
+  const hash = createHash('sha256')
+  const walk = (at) => {
+    for (const entry of readdirSync(at, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      const path = join(at, entry.name)
+      if (path === stampFile || path === join(dir, '.sled-node-patch')) continue
+      if (entry.isDirectory()) walk(path)
+      else hash.update(relative(dir, path)).update('\0').update(readFileSync(path)).update('\0')
+    }
+  }
+  walk(dir)
+  return hash.digest('hex')
 }
 
-/** The .crate from cargo's download cache, if cargo has it. */
+/**
+ * Whether the copy is made by this recipe and unchanged since (a file deleted or edited by
+ * hand, say the truncation put back on sled's pool, makes it stale). Hashing its ~1 MB
+ * takes a few milliseconds.
+ */
+function current() {
+  if (!existsSync(stampFile)) return false
+  const [made, files] = readFileSync(stampFile, 'utf8').split('\n')
+  return made === recipe && files === digest(dest)
+}
+
+const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+
+/** Runs `fn` holding the lock; a lock older than 10 minutes was left by a run that died. */
+function locked(fn) {
+  for (;;) {
+    try {
+      mkdirSync(lockDir)
+      break
+    } catch (error) {
+      if (error.code !== 'EEXIST') throw error
+      try {
+        if (Date.now() - statSync(lockDir).mtimeMs > 600_000) rmSync(lockDir, { recursive: true, force: true })
+      } catch {
+        // removed meanwhile by its owner
+      }
+      sleep(100)
+    }
+  }
+  try {
+    return fn()
+  } finally {
+    rmSync(lockDir, { recursive: true, force: true })
+  }
+}
+
+/** Throws (not exits), so that the lock is let go of. */
+function fail(message) {
+  throw new Error(`crates/sled-patch/prepare.mjs: ${message}`)
+}
+
+/** The .crate from cargo's download cache, if cargo has one whose sha256 is crates.io's. */
 function cached() {
   const cache = join(process.env.CARGO_HOME ?? join(homedir(), '.cargo'), 'registry', 'cache')
   if (!existsSync(cache)) return null
+  let bad = null
   for (const index of readdirSync(cache)) {
     const file = join(cache, index, `${NAME}-${VERSION}.crate`)
-    if (existsSync(file)) return file
+    if (!existsSync(file)) continue
+    const bytes = readFileSync(file)
+    if (sha256(bytes) === SHA256) return bytes
+    bad = file
   }
+  // cargo trusts its cache and would not download it again
+  if (bad) fail(`${bad} is not the crate crates.io publishes (its sha256 differs): delete it and run this again`)
   return null
 }
 
@@ -99,38 +159,40 @@ function edit(text, e) {
   return text.replace(e.find, e.replace)
 }
 
+/** Makes the copy unless it is current; whether it did. */
 export function prepare() {
-  if (existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp) return false
-  const crate = cached() ?? download()
-  const bytes = readFileSync(crate)
-  const actual = sha256(bytes)
-  if (actual !== SHA256) fail(`${crate} has sha256 ${actual}, not crates.io's ${SHA256}`)
-  const work = mkdtempSync(join(here, '.unpack-'))
-  try {
-    // unpacked from a copy beside it, by relative names: GNU tar on Windows (Git's) reads
-    // the `C:` of an absolute path as a remote host
-    writeFileSync(join(work, 'sled.crate'), bytes)
-    const r = spawnSync('tar', ['-xzf', 'sled.crate'], { cwd: work, stdio: 'inherit' })
-    if (r.error || r.status !== 0) fail(`could not unpack ${crate} with tar`)
-    const unpacked = join(work, `${NAME}-${VERSION}`)
-    for (const e of EDITS) {
-      const file = join(unpacked, e.file)
-      writeFileSync(file, edit(readFileSync(file, 'utf8'), e))
-    }
-    writeFileSync(join(unpacked, '.sled-node-patch'), stamp)
-    rmSync(dest, { recursive: true, force: true })
+  if (current()) return false
+  return locked(() => {
+    // another run may have made it while this one waited
+    if (current()) return false
+    const bytes = cached() ?? download()
+    const work = mkdtempSync(join(here, '.unpack-'))
     try {
+      // unpacked from a copy beside it, by relative names: GNU tar on Windows (Git's) reads
+      // the `C:` of an absolute path as a remote host
+      writeFileSync(join(work, 'sled.crate'), bytes)
+      const r = spawnSync('tar', ['-xzf', 'sled.crate'], { cwd: work, stdio: 'inherit' })
+      if (r.error || r.status !== 0) fail(`could not unpack ${NAME}-${VERSION}.crate with tar`)
+      const unpacked = join(work, `${NAME}-${VERSION}`)
+      for (const e of EDITS) {
+        const file = join(unpacked, e.file)
+        writeFileSync(file, edit(readFileSync(file, 'utf8'), e))
+      }
+      writeFileSync(join(unpacked, '.sled-node-patch'), `${recipe}\n${digest(unpacked)}`)
+      rmSync(dest, { recursive: true, force: true })
       renameSync(unpacked, dest)
-    } catch (error) {
-      // another run of this script put its copy in place first: the same edits are as good
-      if (!(existsSync(stampFile) && readFileSync(stampFile, 'utf8') === stamp)) throw error
+    } finally {
+      rmSync(work, { recursive: true, force: true })
     }
-  } finally {
-    rmSync(work, { recursive: true, force: true })
-  }
-  return true
+    return true
+  })
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  if (prepare()) console.log(`prepared ${dest} (${NAME} ${VERSION} from crates.io, with sled-node's edits)`)
+if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
+  try {
+    if (prepare()) console.log(`prepared ${dest} (${NAME} ${VERSION} from crates.io, with sled-node's edits)`)
+  } catch (error) {
+    console.error(error.message)
+    process.exitCode = 1
+  }
 }

@@ -157,6 +157,8 @@ impl NativeTree {
         expected: Option<&[u8]>,
         proposed: Option<&[u8]>,
     ) -> Result<CasResult> {
+        // sled compares `expected` again on each retry of its loop: one copy, one version
+        let expected = expected.map(sled::IVec::from);
         let outcome = self.run("compareAndSwap", |tree| {
             self.slot.write(tree, |r| {
                 r.record(&key)?;
