@@ -7,6 +7,7 @@
 
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
+import { prepare } from '../crates/sled-patch/prepare.mjs'
 
 const root = new URL('..', import.meta.url).pathname
 
@@ -17,8 +18,11 @@ export function binaryPath(name) {
 /** Builds `name` if cargo finds it out of date; resolves to null, or to the reason it is unavailable. */
 export function ensureBinary(name) {
   // the workspace's patched sled must exist before cargo resolves it (crates/sled-patch)
-  const p = spawnSync(process.execPath, [join(root, 'crates', 'sled-patch', 'prepare.mjs')], { cwd: root, encoding: 'utf8' })
-  if (p.status !== 0) return `cannot build ${name}: preparing sled failed:\n${(p.stderr ?? '').trim()}`
+  try {
+    prepare()
+  } catch (error) {
+    return `cannot build ${name}: preparing sled failed:\n${error.message}`
+  }
   const r = spawnSync('cargo', ['build', '--release', '-p', name], { cwd: root, encoding: 'utf8' })
   if (r.error) return `cannot build ${name}: cargo not runnable (${r.error.message})`
   if (r.status !== 0) return `cannot build ${name}: cargo build failed:\n${r.stderr.trim().split('\n').slice(-5).join('\n')}`

@@ -51,7 +51,9 @@ const EDITS = [
 
 const here = dirname(fileURLToPath(import.meta.url))
 const dest = join(here, `${NAME}-${VERSION}`)
-const stampFile = join(dest, '.sled-node-patch')
+/** The stamp's name, in the copy: which crate and edits made it, and its files' digest. */
+const STAMP = '.sled-node-patch'
+const stampFile = join(dest, STAMP)
 /** Held while a run makes the copy, so that two runs never replace each other's. */
 const lockDir = join(here, '.lock')
 /** Which crate and edits made the copy. */
@@ -65,7 +67,7 @@ function digest(dir) {
   const walk = (at) => {
     for (const entry of readdirSync(at, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const path = join(at, entry.name)
-      if (path === stampFile || path === join(dir, '.sled-node-patch')) continue
+      if (at === dir && entry.name === STAMP) continue
       if (entry.isDirectory()) walk(path)
       else hash.update(relative(dir, path)).update('\0').update(readFileSync(path)).update('\0')
     }
@@ -178,7 +180,7 @@ export function prepare() {
         const file = join(unpacked, e.file)
         writeFileSync(file, edit(readFileSync(file, 'utf8'), e))
       }
-      writeFileSync(join(unpacked, '.sled-node-patch'), `${recipe}\n${digest(unpacked)}`)
+      writeFileSync(join(unpacked, STAMP), `${recipe}\n${digest(unpacked)}`)
       rmSync(dest, { recursive: true, force: true })
       renameSync(unpacked, dest)
     } finally {
