@@ -1,6 +1,7 @@
 // Coalesces the getAsync / insertAsync / removeAsync calls of one tick on one Tree object
-// into pool tasks: a pool round trip costs several microseconds, far more than a sled read
-// or a cached write, so the calls in flight share it. The calls are packed into one Buffer
+// into one task (reads on the libuv pool, a task with a write on the object's writer
+// thread): a round trip to another thread costs several microseconds, far more than a sled
+// read or a cached write, so the calls in flight share it. The calls are packed into one Buffer
 // as they are made (which copies their keys and values) in the format of a batch
 // (crates/sled-core/src/batch.rs, `decode`), and the native task runs them in call order,
 // each its own sled call.
@@ -8,18 +9,16 @@
 import { Buffer } from 'node:buffer'
 import { unpackValues } from './native.js'
 import { GET, INSERT, PackedOps, REMOVE } from './packed-ops.js'
-import { rejectOnThrow } from './reject.js'
 
 type Waiter<T> = { resolve: (value: T) => void; reject: (error: unknown) => void; at: number }
 
 /** What the native task resolves with: the results packed, or those of the ops before a failed one and its error. */
-type Results = Buffer | [Buffer, Error]
+export type Results = Buffer | [Buffer, Error]
 
 /**
  * A tick of reads alone is sent as soon as it has this many (a burst of reads becomes
  * several tasks, which the pool's threads run in parallel). A tick with a write is sent
- * at its end, after any reads of the tick sent early have finished: its calls must run in
- * call order (one task, or two halves one after the other: see SPLIT).
+ * at its end.
  */
 const MAX_READS = 128
 
@@ -27,35 +26,59 @@ const MAX_READS = 128
  * A tick of at least this many calls, made while none of this batcher's tasks is running,
  * goes out in two halves. Otherwise the JS thread would wait while the pool runs the whole
  * tick, and the pool would wait while JS handles the results (whose callers make the next
- * calls). Reads alone: the two halves run at once. With a write: the second half is sent
- * when the first has finished (call order), before JS handles the first half's results,
- * so the two overlap; from then on the ticks alternate by themselves. Measured (paired in
- * one process, 250,000 random inserts with 64 in flight): insertAsync went from 0.68–0.79
- * to 0.84–0.88 of a synchronous insert loop.
+ * calls). Reads alone: the two halves run at once. With a write: the second half starts
+ * when the first has finished, before JS handles the first half's results, so the two
+ * overlap; from then on the ticks alternate by themselves.
  */
 const SPLIT = 16
 
 /** The packing buffer is let go of after a tick that needed more than this. */
 const KEEP_BYTES = 1 << 20
 
+/** A list of calls: waiting for its turn in the batcher's queue, or running. */
+type Task<T> = {
+  ops: Buffer
+  waiters: Waiter<T>[]
+  writes: boolean
+  /** The second half of the same tick of writes: let go once this one has succeeded, rejected unrun if it failed. */
+  rest?: Task<T>
+  /** A second half whose first half has not finished: it, and everything queued after it, waits. */
+  held?: boolean
+}
+
+/**
+ * Runs one Tree object's …Async calls in call order, across ticks too. A task with a write
+ * goes to the Tree object's writer thread (src/write-line.ts), which runs its tasks one
+ * at a time in the order sent, once no read task is running; a task of reads goes to the
+ * libuv pool once no write task is running (reads run in parallel). One writer keeps
+ * sled's writers apart (concurrent inserts into one tree contend: each retry clones the
+ * node it lost on) and starts the next task the moment one ends. A 64-in-flight
+ * insertAsync fill of 250,000 keys, paired with a synchronous insert loop in one process
+ * on the 2-core test VM: random keys 0.57–0.70 of the loop with the tasks of several ticks
+ * on the pool's threads at once, 0.70–0.76 on the writer thread; keys in order 0.53 and
+ * 0.68. (Sending the next task early to wait on a second pool thread was slower still:
+ * the hand-over between two sleeping threads cost more than the round trip.)
+ */
 export class Batcher<T> {
   #ops = new PackedOps(4096)
   #waiters: Waiter<T>[] = []
   #writes = false
-  /** This batcher's tasks sent and not yet settled. */
-  #running = 0
-  /** Tasks of the current tick sent early (at MAX_READS reads): a write later in the tick waits for them. */
-  #early: Promise<void>[] = []
-  readonly #run: (ops: Buffer) => Promise<Results>
+  /** Tasks waiting for their turn, in call order. */
+  readonly #waiting: Task<T>[] = []
+  /** This batcher's read and write tasks sent and not yet settled. */
+  #reading = 0
+  #writing = 0
+  readonly #run: (ops: Buffer, writes: boolean) => Promise<Results>
   readonly #decode: (value: Buffer | undefined) => T
-  readonly #flushTick = () => this.#flush(false)
+  readonly #flushTick = () => this.#flush()
 
   /**
    * `run` starts the task of a packed list of ops (copying the list before it returns; it
-   * may throw synchronously); `decode` turns a value read (or a previous value) into the
+   * may throw synchronously), a task with a write (`writes`) after every write task
+   * started before it; `decode` turns a value read (or a previous value) into the
    * caller's result, and what it throws rejects that call only.
    */
-  constructor(run: (ops: Buffer) => Promise<Results>, decode: (value: Buffer | undefined) => T) {
+  constructor(run: (ops: Buffer, writes: boolean) => Promise<Results>, decode: (value: Buffer | undefined) => T) {
     this.#run = run
     this.#decode = decode
   }
@@ -83,69 +106,76 @@ export class Batcher<T> {
       const waiters = this.#waiters
       if (waiters.length === 0) process.nextTick(this.#flushTick)
       waiters.push({ resolve, reject, at })
-      if (waiters.length === MAX_READS && !this.#writes) this.#flush(true)
+      if (waiters.length === MAX_READS && !this.#writes) this.#flush()
     })
   }
 
-  /** Sends the calls queued so far: `early` when a tick of reads reached MAX_READS, else at the tick's end. */
-  #flush(early: boolean): void {
+  /** Queues the calls made so far as one task (two halves when nothing is running), and starts what may start. */
+  #flush(): void {
     const waiters = this.#waiters
-    const sentEarly = this.#early
-    if (!early) this.#early = []
     // the nextTick of a tick already sent at MAX_READS finds this empty
     if (waiters.length === 0) return
     const ops = this.#ops
-    const sent: Promise<void>[] = []
-    if (this.#writes && sentEarly.length > 0) {
-      // reads of this tick already went out: its writes run after them, in call order.
-      // While it waits, this send is not in #running, but the early tasks are, and after
-      // the last of them settles it follows in the same microtask checkpoint, before any
-      // process.nextTick flush: so no other tick sees #running at 0 in between
-      const copy = Buffer.from(ops.bytes())
-      void Promise.all(sentEarly).then(() => this.#send(copy, waiters))
-    } else if (this.#running > 0 || waiters.length < SPLIT) {
-      sent.push(this.#send(ops.bytes(), waiters))
+    const writes = this.#writes
+    let fresh: Task<T>[]
+    if (this.#reading + this.#writing > 0 || waiters.length < SPLIT) {
+      fresh = [{ ops: ops.bytes(), waiters, writes }]
     } else {
       const half = waiters.length >> 1
       const middle = (waiters[half] as Waiter<T>).at
-      const head = waiters.slice(0, half)
-      const tail = waiters.slice(half)
-      if (this.#writes) {
-        // the second half is sent later: a copy, since the buffer serves the next tick
-        sent.push(this.#send(ops.bytes(0, middle), head, { ops: Buffer.from(ops.bytes(middle)), waiters: tail }))
-      } else {
-        sent.push(this.#send(ops.bytes(0, middle), head), this.#send(ops.bytes(middle), tail))
-      }
+      const tail: Task<T> = { ops: ops.bytes(middle), waiters: waiters.slice(half), writes, held: writes }
+      fresh = [{ ops: ops.bytes(0, middle), waiters: waiters.slice(0, half), writes, ...(writes ? { rest: tail } : {}) }, tail]
     }
-    if (early) this.#early.push(...sent)
-    // the native side copied the list: the buffer serves the next tick
+    this.#waiting.push(...fresh)
+    this.#pump()
+    // what has to wait keeps a copy: the packing buffer serves the next tick (the native
+    // side copied the list of a task that started)
+    for (const task of fresh) if (this.#waiting.includes(task)) task.ops = Buffer.from(task.ops)
     this.#waiters = []
     this.#writes = false
     ops.clear(KEEP_BYTES)
   }
 
-  /**
-   * Runs the packed `ops` of `waiters` and settles them; the promise settles (never
-   * rejects) once they are. `then`: the rest of the tick, sent when these have all
-   * succeeded (before their results are handled); if one failed, the rest were not
-   * attempted and reject with its error.
-   */
-  #send(ops: Buffer, waiters: Waiter<T>[], then?: { ops: Buffer; waiters: Waiter<T>[] }): Promise<void> {
-    this.#running++
-    return rejectOnThrow(() => this.#run(ops)).then(
-      (results) => {
-        this.#running--
-        const failed = Array.isArray(results)
-        if (then !== undefined && !failed) void this.#send(then.ops, then.waiters)
-        this.#settle(waiters, results)
-        // settled after the calls before them, as in call order
-        if (then !== undefined && failed) Batcher.#rejectAll(then.waiters, results[1])
-      },
-      (error: unknown) => {
-        this.#running--
-        Batcher.#rejectAll(waiters, error)
-        if (then !== undefined) Batcher.#rejectAll(then.waiters, error)
-      },
+  /** Starts the queued tasks whose turn it is, in order. */
+  #pump(): void {
+    const queue = this.#waiting
+    while (queue.length > 0) {
+      const task = queue[0] as Task<T>
+      const turn = task.held ? false : task.writes ? this.#reading === 0 : this.#writing === 0
+      if (!turn) return
+      queue.shift()
+      this.#send(task)
+    }
+  }
+
+  /** Runs `task` and settles its calls; the next task starts before they are settled. */
+  #send(task: Task<T>): void {
+    if (task.writes) this.#writing++
+    else this.#reading++
+    let running: Promise<Results>
+    try {
+      running = this.#run(task.ops, task.writes)
+    } catch (error) {
+      running = Promise.reject(error)
+    }
+    const finish = (results: Results | undefined, error?: { reason: unknown }) => {
+      if (task.writes) this.#writing--
+      else this.#reading--
+      const failure = error ?? (Array.isArray(results) ? { reason: results[1] } : undefined)
+      const rest = task.rest
+      // the tick's second half runs only after the first succeeded
+      const at = rest !== undefined && failure !== undefined ? this.#waiting.indexOf(rest) : -1
+      if (at >= 0) this.#waiting.splice(at, 1)
+      else if (rest !== undefined) rest.held = false
+      this.#pump()
+      if (results === undefined) Batcher.#rejectAll(task.waiters, error?.reason)
+      else this.#settle(task.waiters, results)
+      // settled after the calls before them, as in call order
+      if (at >= 0) Batcher.#rejectAll((rest as Task<T>).waiters, failure?.reason)
+    }
+    running.then(
+      (results) => finish(results),
+      (reason: unknown) => finish(undefined, { reason }),
     )
   }
 

@@ -96,6 +96,13 @@ export function newNativeBackup(): NativeBackup {
   return new addon.NativeBackup()
 }
 
+export type NativeWriter = Native.NativeWriter
+
+/** The writer thread of one batcher's write tasks (crates/sled-node/src/writer.rs); `notify` runs when finished tasks wait to be taken. */
+export function newNativeWriter(notify: () => void): NativeWriter {
+  return new addon.NativeWriter(notify)
+}
+
 export const openNative = addon.open
 export const runTransaction = addon.transaction
 export const openNativeAsync = addon.openAsync

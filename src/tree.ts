@@ -8,6 +8,7 @@ import { Batch } from './batch.js'
 import { boundBytes, type Coders, prefixBytes } from './encodings.js'
 import { argError, SledClosedError, SledUnsupportedError } from './errors.js'
 import { Batcher } from './batcher.js'
+import { WriteLine } from './write-line.js'
 import { type Entry, EntryIterator, type IterSource, type Life } from './iterator.js'
 import { FAST_SLOW, type NativeIter, fastCall, fastContainsKey, fastGet, fastInsert, fastRemove, fastValue, type NativeTree, unpackValues } from './native.js'
 import { type RangeOptions, rangeSpec, type ScanOptions, scanOptions, watchOptions } from './range-options.js'
@@ -220,8 +221,10 @@ export class Tree<K = Buffer, V = Buffer> {
   static #batcher<K, V>(self: Tree<K, V>, op: string): Batcher<V | undefined> {
     const native = Tree.#of(self)
     refuseInTransaction(op)
-    return (self.#calls ??= new Batcher(
-      (ops) => native.opsAsync(ops),
+    if (self.#calls !== undefined) return self.#calls
+    const writer = new WriteLine()
+    return (self.#calls = new Batcher(
+      (ops, writes) => (writes ? writer.run(native, ops) : native.opsAsync(ops)),
       (v) => self.#decodeValue(v),
     ))
   }

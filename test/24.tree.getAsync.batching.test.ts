@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path'
 import { Buffer } from 'node:buffer'
 import { describe, expect, it } from 'vitest'
 import { open, SledClosedError, SledCollectionNotFoundError } from 'sled-node'
+import { entry, expectCleanExit, runChild } from './helpers/child.js'
 import { dbPath, tempDir } from './helpers/tmp.js'
 import { freshTree, targets } from './helpers/tree-targets.js'
 
@@ -14,7 +15,7 @@ const pkgDir = dirname(require.resolve('sled-node/package.json'))
 /** The built batcher: its `run` is the seam for a failure in the middle of a tick. */
 type Results = Buffer | [Buffer, Error]
 const { Batcher } = require(join(pkgDir, 'dist/src/batcher.js')) as {
-  Batcher: new (run: (ops: Buffer) => Promise<Results>, decode: (v: Buffer | undefined) => unknown) => {
+  Batcher: new (run: (ops: Buffer, writes: boolean) => Promise<Results>, decode: (v: Buffer | undefined) => unknown) => {
     get(key: Uint8Array): Promise<unknown>
     insert(key: Uint8Array, value: Uint8Array): Promise<unknown>
   }
@@ -22,7 +23,7 @@ const { Batcher } = require(join(pkgDir, 'dist/src/batcher.js')) as {
 /** Bytes of one packed insert of a 1-byte key and a 1-byte value: op, key length, key, value length, value. */
 const INSERT_BYTES = 11
 /** A batcher over the stand-in task `run`, whose values decode to strings. */
-const stringBatcher = (run: (ops: Buffer) => Promise<Results>) => new Batcher(run, (v) => v?.toString())
+const stringBatcher = (run: (ops: Buffer, writes: boolean) => Promise<Results>) => new Batcher(run, (v) => v?.toString())
 /** Results packed as the native side packs them: `[len u32 LE][bytes]`, absent as 0xffffffff. */
 const packed = (values: (string | undefined)[]): Buffer =>
   Buffer.concat(values.map((v) => (v === undefined ? Buffer.from([255, 255, 255, 255]) : Buffer.concat([Buffer.alloc(4), Buffer.from(v)]).fill(v.length, 0, 1))))
@@ -211,6 +212,34 @@ describe.each(targets)('insertAsync / removeAsync batching on $kind', ({ make })
     expect([text(tree.get('k1')), text(tree.get('k2'))]).toEqual(['v1', 'v2'])
   })
 
+  it('keeps call order across ticks: a read in a later tick sees the unfinished writes of earlier ones', async () => {
+    const big = Buffer.alloc(4096, 1)
+    const pending: Promise<unknown>[] = []
+    // three ticks of writes, none awaited, then a read in a fourth
+    for (let tick = 0; tick < 3; tick++) {
+      for (let i = 0; i < 500; i++) pending.push(tree.insertAsync(`k${i}`, big))
+      pending.push(tree.insertAsync('last', `tick ${tick}`))
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    const read = tree.getAsync('last')
+    pending.push(tree.removeAsync('k0'))
+    expect(text(await read)).toBe('tick 2')
+    await Promise.all(pending)
+    expect(tree.get('k0')).toBeUndefined()
+    expect(tree.get('k1')).toEqual(big)
+  })
+
+  it('writes of many ticks not awaited land in call order', async () => {
+    const calls: Promise<Buffer | undefined>[] = []
+    for (let tick = 0; tick < 20; tick++) {
+      calls.push(tree.insertAsync('k', `v${tick}`))
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    // each resolves with the value of the call before it
+    expect((await Promise.all(calls)).map(text)).toEqual([undefined, ...Array.from({ length: 19 }, (_, i) => `v${i}`)])
+    expect(text(tree.get('k'))).toBe('v19')
+  })
+
   it('inside a transaction callback they reject with SLED_TRANSACTION_MISUSE; calls outside in the same tick still run', async () => {
     let inside: Promise<unknown>[] = []
     tree.transaction(() => {
@@ -375,5 +404,92 @@ describe('a failure in the middle of a tick (the batcher, with a stand-in for th
     // the tick's end, only after both had finished
     expect(events.filter((e) => e === 'reads end')).toHaveLength(2)
     expect(events.indexOf('write start')).toBeGreaterThan(events.lastIndexOf('reads end'))
+  })
+
+  it('write tasks of later ticks are sent while one runs, in call order; reads wait for running writes and writes for running reads', async () => {
+    const events: string[] = []
+    const batcher = stringBatcher(async (ops, writes) => {
+      const name = `${writes ? 'w' : 'r'}${ops[5]}`
+      events.push(`${name} start`)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      events.push(`${name} end`)
+      return packed(Array.from({ length: ops.length / INSERT_BYTES + 1 }, () => 'v'))
+    })
+    const tick = () => new Promise((resolve) => setImmediate(resolve))
+    const calls: Promise<unknown>[] = []
+    calls.push(batcher.insert(Buffer.from([1]), key))
+    await tick()
+    calls.push(batcher.insert(Buffer.from([2]), key))
+    await tick()
+    calls.push(batcher.get(Buffer.from([3])))
+    await tick()
+    calls.push(batcher.get(Buffer.from([4])))
+    await tick()
+    calls.push(batcher.insert(Buffer.from([5]), key))
+    await Promise.all(calls)
+    // w2 went out while w1 ran (the writer runs them in order); the reads waited for both
+    // writes and ran together; w5 waited for both reads
+    expect(events.indexOf('w2 start')).toBeLessThan(events.indexOf('w1 end'))
+    expect(events.indexOf('r3 start')).toBeGreaterThan(events.indexOf('w2 end'))
+    expect(events.indexOf('r4 start')).toBeLessThan(events.indexOf('r3 end'))
+    expect(events.indexOf('w5 start')).toBeGreaterThan(Math.max(events.indexOf('r3 end'), events.indexOf('r4 end')))
+  })
+})
+
+describe('the writer thread of insertAsync / removeAsync', () => {
+  it('a pending write keeps the process alive until it resolves; an idle writer does not keep it', () => {
+    const res = runChild(
+      `const db = sled.open(process.argv[1])
+      const started = Date.now()
+      db.insertAsync('k', 'v').then((previous) => {
+        console.log(JSON.stringify({ previous: previous === undefined, stored: String(db.get('k')) }))
+        // no close(): the process must still end once nothing is pending
+      })`,
+      [dbPath(), entry],
+    )
+    expectCleanExit(res)
+    expect(JSON.parse(res.stdout)).toEqual({ previous: true, stored: 'v' })
+  })
+
+  it('a Tree object collected while its writes are pending still settles them', () => {
+    const res = runChild(
+      `;(async () => {
+        const db = sled.open(process.argv[1])
+        const pending = []
+        // the Tree objects are dropped at once; only the promises are kept
+        for (let i = 0; i < 50; i++) pending.push(db.openTree('t' + i).insertAsync('k', String(i)))
+        global.gc()
+        await new Promise((r) => setImmediate(r))
+        global.gc()
+        const results = await Promise.all(pending)
+        const stored = Array.from({ length: 50 }, (_, i) => String(db.openTree('t' + i).get('k')))
+        console.log(JSON.stringify({ results: results.every((r) => r === undefined), stored: stored.every((v, i) => v === String(i)) }))
+        db.close()
+      })().catch((e) => { console.error(e); process.exitCode = 1 })`,
+      [dbPath(), entry],
+      ['--expose-gc'],
+    )
+    expectCleanExit(res)
+    expect(JSON.parse(res.stdout)).toEqual({ results: true, stored: true })
+  })
+
+  it('closing the Db while a tick of writes runs: the running task completes, later ticks reject with SledClosedError', async () => {
+    const path = dbPath()
+    const db = open(path)
+    const big = Buffer.alloc(4096, 2)
+    const first = Array.from({ length: 2000 }, (_, i) => db.insertAsync(`a${i}`, big))
+    await new Promise((resolve) => setImmediate(resolve))
+    const second = Array.from({ length: 10 }, (_, i) => db.insertAsync(`b${i}`, big))
+    await new Promise((resolve) => setImmediate(resolve))
+    db.close()
+    const results = await outcomes([...first, ...second])
+    for (const r of results) if (!r.ok) expect(r.error).toBeInstanceOf(SledClosedError)
+    const again = open(path)
+    // whatever resolved is in the database; whatever rejected is not
+    results.forEach((r, i) => {
+      const k = i < 2000 ? `a${i}` : `b${i - 2000}`
+      expect(again.get(k) !== undefined, k).toBe(r.ok)
+    })
+    again.close()
   })
 })

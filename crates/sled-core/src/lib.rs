@@ -2,8 +2,9 @@
 //!
 //! It holds the error type with its stable codes (`error.rs`), the entry-point guard
 //! (`guard.rs`: panics caught, calls from a transaction callback refused), open
-//! settings and their validation (`settings.rs`), batch decoding (`batch.rs`) and the
-//! addon's allocator, which reuses sled's segment buffers (`allocator.rs`).
+//! settings and their validation (`settings.rs`), batch decoding (`batch.rs`), the
+//! thread that runs a batcher's write tasks in order (`serial.rs`) and the addon's
+//! allocator, which reuses sled's segment buffers (`allocator.rs`).
 //! `crates/sled-node` converts arguments and results, owns the JS classes, and turns
 //! an [`Error`] into the JS error class registered for its code. The lock discipline
 //! of the whole binding is written at the top of `crates/sled-node/src/lib.rs`.
@@ -17,6 +18,7 @@ pub mod error;
 pub mod guard;
 pub mod handle;
 pub mod registry;
+pub mod serial;
 pub mod settings;
 pub mod slot;
 pub mod watch;

@@ -228,18 +228,10 @@ impl NativeTree {
     /// task. Resolves with their results packed as `getMany`'s (the value read, or the
     /// previous value), or, when op `i` failed, with `[the results of ops 0..i, its
     /// error]`; the ops after `i` were not run. Rejects when the first op failed.
+    /// (The facade sends tasks with a write to its batcher's writer instead, `writer.rs`.)
     #[napi(ts_return_type = "Promise<Buffer | [Buffer, Error]>")]
     pub fn ops_async(&self, ops: &[u8]) -> Result<AsyncTask<OpsTask>> {
-        let data = ops.to_vec();
-        let first = match data.first() {
-            Some(&2) => "getAsync",
-            Some(&0) => "removeAsync",
-            _ => "insertAsync",
-        };
-        self.task(first, |slot| {
-            sled_core::batch::decode(&data, true)?;
-            Ok(OpsTask { slot, data })
-        })
+        self.ops_task(ops).map(AsyncTask::new)
     }
 }
 
@@ -330,9 +322,28 @@ impl NativeTree {
         op: &str,
         make: impl FnOnce(Arc<Slot>) -> CoreResult<T>,
     ) -> Result<AsyncTask<T>> {
+        self.checked(op, make).map(AsyncTask::new)
+    }
+
+    /// `make`'s result from this handle's slot, once the handle was found open.
+    fn checked<T>(&self, op: &str, make: impl FnOnce(Arc<Slot>) -> CoreResult<T>) -> Result<T> {
         guard(op, || {
             self.slot.with_tree(op, |_| CoreResult::Ok(()))?;
-            make(self.slot.clone()).map(AsyncTask::new)
+            make(self.slot.clone())
+        })
+    }
+
+    /// The point calls of one tick, packed (checked here, so a malformed list throws).
+    pub fn ops_task(&self, ops: &[u8]) -> Result<OpsTask> {
+        let data = ops.to_vec();
+        let first = match data.first() {
+            Some(&2) => "getAsync",
+            Some(&0) => "removeAsync",
+            _ => "insertAsync",
+        };
+        self.checked(first, |slot| {
+            sled_core::batch::decode(&data, true)?;
+            Ok(OpsTask { slot, data })
         })
     }
 }
@@ -405,13 +416,30 @@ fn op_name(op: &sled_core::batch::Op) -> &'static str {
 }
 
 /// The results of the ops that ran and, if one failed, its error (the rest did not run).
-pub struct OpsOutcome(Vec<Option<sled::IVec>>, Option<sled_core::Error>);
+pub struct OpsOutcome(pub Vec<Option<sled::IVec>>, pub Option<sled_core::Error>);
 
 impl Task for OpsTask {
     type Output = OpsOutcome;
     type JsValue = OpsOutcome;
 
     fn compute(&mut self) -> Result<Self::Output> {
+        Ok(self.run())
+    }
+
+    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        match output {
+            // nothing ran: the promise rejects, for every call alike
+            OpsOutcome(done, Some(error)) if done.is_empty() => {
+                Err(crate::js_error::value(env.raw(), error.into()))
+            }
+            output => Ok(output),
+        }
+    }
+}
+
+impl OpsTask {
+    /// Runs the ops in order, up to the first that fails.
+    pub fn run(&self) -> OpsOutcome {
         use sled_core::batch::Op;
         let slot = &self.slot;
         let mut done = Vec::new();
@@ -440,17 +468,7 @@ impl Task for OpsTask {
             }
             e
         });
-        Ok(OpsOutcome(done, error))
-    }
-
-    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        match output {
-            // nothing ran: the promise rejects, for every call alike
-            OpsOutcome(done, Some(error)) if done.is_empty() => {
-                Err(crate::js_error::value(env.raw(), error.into()))
-            }
-            output => Ok(output),
-        }
+        OpsOutcome(done, error)
     }
 }
 

@@ -1,0 +1,126 @@
+//! `NativeWriter`: the writer of one batcher's write tasks (the `insertAsync` /
+//! `removeAsync` calls of a tick, with any `getAsync` among them), run one at a time
+//! and in order on a thread of its own (`core:serial.rs` says why not on the libuv
+//! pool). A finished task's outcome waits in `finished` until the facade takes it; the
+//! first one to arrive wakes JS through a weak threadsafe function, which the facade
+//! refs only while tasks are pending, as for a subscriber (`subscriber.rs`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use napi::bindgen_prelude::{Function, ToNapiValue, Unknown};
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::{Env, Result, Status};
+use napi_derive::napi;
+use parking_lot::Mutex;
+use sled_core::error::from_io;
+use sled_core::serial::Serial;
+
+use crate::boundary::guard;
+use crate::tree::{NativeTree, OpsOutcome};
+
+type Tsfn = ThreadsafeFunction<(), (), (), Status, false, true>;
+
+/// How long the thread waits for another task before it ends.
+const IDLE: Duration = Duration::from_millis(200);
+
+struct Finished {
+    outcomes: Mutex<Vec<(u32, OpsOutcome)>>,
+    /// In a mutex because napi-rs refs and unrefs through `&mut` (a leaf: held only
+    /// for one call of it, never with `outcomes`).
+    notify: Mutex<Tsfn>,
+}
+
+#[napi]
+pub struct NativeWriter {
+    serial: Serial,
+    finished: Arc<Finished>,
+}
+
+#[napi]
+impl NativeWriter {
+    /// `notify` is called (on the JS thread) when finished tasks wait to be taken.
+    #[napi(constructor)]
+    pub fn new(notify: Function<(), ()>) -> Result<NativeWriter> {
+        let notify: Tsfn = notify
+            .build_threadsafe_function()
+            .callee_handled::<false>()
+            .weak::<true>()
+            .build()?;
+        Ok(NativeWriter {
+            serial: Serial::new(IDLE),
+            finished: Arc::new(Finished {
+                outcomes: Mutex::new(Vec::new()),
+                notify: Mutex::new(notify),
+            }),
+        })
+    }
+
+    /// Queues the packed `ops` of `tree` as task `id`, after the tasks sent before it.
+    /// A closed handle or a malformed list throws here, and nothing is queued.
+    #[napi]
+    pub fn send(&self, tree: &NativeTree, ops: &[u8], id: u32) -> Result<()> {
+        let task = tree.ops_task(ops)?;
+        let subject = tree.slot().subject.clone();
+        let finished = self.finished.clone();
+        let job = Box::new(move || {
+            let outcome = task.run();
+            let first = {
+                let mut outcomes = finished.outcomes.lock();
+                outcomes.push((id, outcome));
+                outcomes.len() == 1
+            };
+            // a notify that finds the outcomes already taken is harmless
+            if first {
+                finished
+                    .notify
+                    .lock()
+                    .call((), ThreadsafeFunctionCallMode::NonBlocking);
+            }
+        });
+        guard("insertAsync", || {
+            self.serial
+                .submit(job)
+                .map_err(|e| from_io("insertAsync", &subject, &e))
+        })
+    }
+
+    /// The tasks finished since the last call, as `[id, failed, result]` triples: the
+    /// task's results packed as `opsAsync` resolves with them, or (`failed`) the error of
+    /// a task none of whose ops ran.
+    #[napi(ts_return_type = "Array<number | boolean | Buffer | [Buffer, Error] | Error>")]
+    pub fn take(&self, env: Env) -> Result<Unknown<'_>> {
+        let outcomes = std::mem::take(&mut *self.finished.outcomes.lock());
+        let raw = env.raw();
+        let mut items = Vec::with_capacity(outcomes.len() * 3);
+        for (id, outcome) in outcomes {
+            let (failed, value) = match outcome {
+                OpsOutcome(done, Some(error)) if done.is_empty() => {
+                    (true, crate::js_error::error_value(raw, &error)?)
+                }
+                // SAFETY: on the JS thread, converting into this environment
+                outcome => (false, unsafe { OpsOutcome::to_napi_value(raw, outcome)? }),
+            };
+            // SAFETY: as above
+            items.push(unsafe { u32::to_napi_value(raw, id)? });
+            items.push(unsafe { bool::to_napi_value(raw, failed)? });
+            items.push(value);
+        }
+        let array = crate::bytes::array(raw, &items, "the finished write tasks")?;
+        // SAFETY: a value of this environment, in this call's scope
+        Ok(unsafe { Unknown::from_raw_unchecked(raw, array) })
+    }
+
+    /// Keeps the process alive while tasks are pending (`true`), or not (`false`).
+    // as in subscriber.rs: exactly napi_ref/unref_threadsafe_function is wanted here
+    #[allow(deprecated)]
+    #[napi]
+    pub fn keep_alive(&self, env: Env, alive: bool) -> Result<()> {
+        let mut notify = self.finished.notify.lock();
+        if alive {
+            notify.refer(&env)
+        } else {
+            notify.unref(&env)
+        }
+    }
+}
