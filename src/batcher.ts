@@ -1,6 +1,6 @@
 // Coalesces the getAsync / insertAsync / removeAsync calls of one tick on one Tree object
 // into one task (reads on the libuv pool, a task with a write on the object's writer
-// thread): a round trip to another thread costs several microseconds, far more than a sled
+// queue): a round trip to another thread costs several microseconds, far more than a sled
 // read or a cached write, so the calls in flight share it. The calls are packed into one Buffer
 // as they are made (which copies their keys and values) in the format of a batch
 // (crates/sled-core/src/batch.rs, `decode`), and the native task runs them in call order,
@@ -48,14 +48,14 @@ type Task<T> = {
 
 /**
  * Runs one Tree object's …Async calls in call order, across ticks too. A task with a write
- * goes to the Tree object's writer thread (src/write-line.ts), which runs its tasks one
- * at a time in the order sent, once no read task is running; a task of reads goes to the
+ * goes to the Tree object's writer queue (src/write-line.ts), whose tasks run one at a
+ * time in the order sent on the shared writer threads, once no read task is running; a task of reads goes to the
  * libuv pool once no write task is running (reads run in parallel). One writer keeps
  * sled's writers apart (concurrent inserts into one tree contend: each retry clones the
  * node it lost on) and starts the next task the moment one ends. A 64-in-flight
  * insertAsync fill of 250,000 keys, paired with a synchronous insert loop in one process
  * on the 2-core test VM: random keys 0.57–0.70 of the loop with the tasks of several ticks
- * on the pool's threads at once, 0.70–0.76 on the writer thread; keys in order 0.53 and
+ * on the pool's threads at once, 0.70–0.83 on a writer queue; keys in order 0.53 and
  * 0.68. (Sending the next task early to wait on a second pool thread was slower still:
  * the hand-over between two sleeping threads cost more than the round trip.)
  */

@@ -98,7 +98,7 @@ export function newNativeBackup(): NativeBackup {
 
 export type NativeWriter = Native.NativeWriter
 
-/** The writer thread of one batcher's write tasks (crates/sled-node/src/writer.rs); `notify` runs when finished tasks wait to be taken. */
+/** The writer queue of one batcher's write tasks (crates/sled-node/src/writer.rs); `notify` runs when finished tasks wait to be taken. */
 export function newNativeWriter(notify: () => void): NativeWriter {
   return new addon.NativeWriter(notify)
 }

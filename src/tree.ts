@@ -229,17 +229,17 @@ export class Tree<K = Buffer, V = Buffer> {
     ))
   }
 
-  /** `get` on the libuv pool, with the other …Async calls of this tick (see docs/api.md). */
+  /** `get` on the libuv pool (on a writer thread in a tick with writes), after this object's earlier …Async writes (see docs/api.md). */
   getAsync(key: K | Bytes): Promise<V | undefined> {
     return rejectOnThrow(() => Tree.#batcher(this, 'getAsync').get(this.#key(key)))
   }
 
-  /** `insert` on the libuv pool, with the other …Async calls of this tick. */
+  /** `insert` on this object's writer queue, in call order with its other …Async calls. */
   insertAsync(key: K | Bytes, value: V | Bytes): Promise<V | undefined> {
     return rejectOnThrow(() => Tree.#batcher(this, 'insertAsync').insert(this.#key(key), this.#value(value)))
   }
 
-  /** `remove` on the libuv pool, with the other …Async calls of this tick. */
+  /** `remove` on this object's writer queue, in call order with its other …Async calls. */
   removeAsync(key: K | Bytes): Promise<V | undefined> {
     return rejectOnThrow(() => Tree.#batcher(this, 'removeAsync').remove(this.#key(key)))
   }

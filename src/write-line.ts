@@ -1,6 +1,7 @@
-// The write tasks of one batcher (src/batcher.ts) on their own native thread, in the order
-// sent (crates/sled-node/src/writer.rs; crates/sled-core/src/serial.rs says why not on the
-// libuv pool): `run` returns a promise per task, settled when the thread has run it.
+// The write tasks of one batcher (src/batcher.ts) on a native serial queue, run in the order
+// sent on the shared writer threads (crates/sled-node/src/writer.rs; crates/sled-core/src/
+// serial.rs says why not on the libuv pool): `run` returns a promise per task, settled once
+// it has run.
 
 import type { Buffer } from 'node:buffer'
 import type { Results } from './batcher.js'

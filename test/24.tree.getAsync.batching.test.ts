@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
 import { Buffer } from 'node:buffer'
+import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { open, SledClosedError, SledCollectionNotFoundError } from 'sled-node'
 import { entry, expectCleanExit, runChild } from './helpers/child.js'
@@ -436,7 +437,31 @@ describe('a failure in the middle of a tick (the batcher, with a stand-in for th
   })
 })
 
-describe('the writer thread of insertAsync / removeAsync', () => {
+describe('the writer threads of insertAsync / removeAsync', () => {
+  it.runIf(process.platform === 'linux')('2,000 Tree objects writing at once share at most 4 writer threads; all their writes land', async () => {
+    const db = open(dbPath())
+    const threadNames = () =>
+      readdirSync('/proc/self/task').map((t) => {
+        try {
+          return readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim()
+        } catch {
+          return '' // a thread that ended meanwhile
+        }
+      })
+    let most = 0
+    const sampler = setInterval(() => (most = Math.max(most, threadNames().filter((n) => n === 'sled-node-write').length)), 1)
+    const value = Buffer.alloc(2000, 3)
+    const calls = Array.from({ length: 2000 }, (_, i) => db.openTree(`t${i % 500}`).insertAsync(`k${i}`, value))
+    await Promise.all(calls)
+    clearInterval(sampler)
+    most = Math.max(most, threadNames().filter((n) => n === 'sled-node-write').length)
+    expect(most).toBeGreaterThan(0)
+    expect(most).toBeLessThanOrEqual(4)
+    for (let i = 0; i < 2000; i += 97) expect(db.openTree(`t${i % 500}`).get(`k${i}`)).toEqual(value)
+    db.close()
+  })
+
+
   it('a pending write keeps the process alive until it resolves; an idle writer does not keep it', () => {
     const res = runChild(
       `const db = sled.open(process.argv[1])

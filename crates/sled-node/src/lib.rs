@@ -21,7 +21,8 @@
 //! the thread's value arena, `arena.rs`); `…Async`
 //! methods run on the libuv pool (each task beside the type it belongs to: `db.rs`,
 //! `tree.rs`, `iter.rs`), except the tasks of a Tree object's point calls with a write,
-//! which run in order on that object's writer thread (`writer.rs`, `core:serial.rs`);
+//! which run in order on that object's queue of the shared writer threads (`writer.rs`,
+//! `core:serial.rs`);
 //! each watched tree has one pump thread (`core:watch.rs`); a backup copies on the pool
 //! (`core:backup.rs`, `backup_job.rs`).
 //! Every entry point runs inside `boundary::guard` (`core:guard.rs`: panics become `SLED_PANIC`; calls
@@ -95,10 +96,11 @@
 //!   `watchPrefix` (the backlog, at most 1,280 events) while they move events into
 //!   queues; each **subscriber queue** and its **notify** mutex are held only to push,
 //!   take or mark closed. JS is woken after these are released.
-//! - **Writer queue** (`core:serial.rs`, a mutex and a condvar per writer): held only to push
-//!   or pop a task, never while one runs; the writer thread waits on it only for the next
-//!   task. A writer task takes locks as a pool task does (the slot's read side, per op the
-//!   backup gate), one task at a time. Its **finished list** and **notify** mutexes
+//! - **Writer queues and their pool** (`core:serial.rs`: a mutex per queue; one mutex and
+//!   condvar for the shared threads' ready list): held only to push or pop, never while a
+//!   task runs (queue → pool where both are held); idle threads wait on the condvar only for
+//!   work. A writer task takes locks as a pool task does (the slot's read side, per op the
+//!   backup gate). Its **finished list** and **notify** mutexes
 //!   (`writer.rs`) are leaves, held to push or take outcomes or for one call on the
 //!   threadsafe function, never together.
 //! - **Transaction callback**: no lock of ours is held while it runs (only pins).

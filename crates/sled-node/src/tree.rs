@@ -336,11 +336,7 @@ impl NativeTree {
     /// The point calls of one tick, packed (checked here, so a malformed list throws).
     pub fn ops_task(&self, ops: &[u8]) -> Result<OpsTask> {
         let data = ops.to_vec();
-        let first = match data.first() {
-            Some(&2) => "getAsync",
-            Some(&0) => "removeAsync",
-            _ => "insertAsync",
-        };
+        let first = first_op_name(&data);
         self.checked(first, |slot| {
             sled_core::batch::decode(&data, true)?;
             Ok(OpsTask { slot, data })
@@ -437,7 +433,21 @@ impl Task for OpsTask {
     }
 }
 
+/// The JS method of a packed list's first op, which names a failure to start the task.
+fn first_op_name(data: &[u8]) -> &'static str {
+    match data.first() {
+        Some(&2) => "getAsync",
+        Some(&0) => "removeAsync",
+        _ => "insertAsync",
+    }
+}
+
 impl OpsTask {
+    /// The JS method of the first op.
+    pub fn name(&self) -> &'static str {
+        first_op_name(&self.data)
+    }
+
     /// Runs the ops in order, up to the first that fails.
     pub fn run(&self) -> OpsOutcome {
         use sled_core::batch::Op;

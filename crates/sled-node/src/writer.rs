@@ -1,12 +1,11 @@
 //! `NativeWriter`: the writer of one batcher's write tasks (the `insertAsync` /
 //! `removeAsync` calls of a tick, with any `getAsync` among them), run one at a time
-//! and in order on a thread of its own (`core:serial.rs` says why not on the libuv
-//! pool). A finished task's outcome waits in `finished` until the facade takes it; the
+//! and in order on a serial queue of the writer threads (`core:serial.rs`, which says
+//! why not on the libuv pool). A finished task's outcome waits in `finished` until the facade takes it; the
 //! first one to arrive wakes JS through a weak threadsafe function, which the facade
 //! refs only while tasks are pending, as for a subscriber (`subscriber.rs`).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use napi::bindgen_prelude::{Function, ToNapiValue, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -20,9 +19,6 @@ use crate::boundary::guard;
 use crate::tree::{NativeTree, OpsOutcome};
 
 type Tsfn = ThreadsafeFunction<(), (), (), Status, false, true>;
-
-/// How long the thread waits for another task before it ends.
-const IDLE: Duration = Duration::from_millis(200);
 
 struct Finished {
     outcomes: Mutex<Vec<(u32, OpsOutcome)>>,
@@ -48,7 +44,7 @@ impl NativeWriter {
             .weak::<true>()
             .build()?;
         Ok(NativeWriter {
-            serial: Serial::new(IDLE),
+            serial: Serial::new(),
             finished: Arc::new(Finished {
                 outcomes: Mutex::new(Vec::new()),
                 notify: Mutex::new(notify),
@@ -61,6 +57,7 @@ impl NativeWriter {
     #[napi]
     pub fn send(&self, tree: &NativeTree, ops: &[u8], id: u32) -> Result<()> {
         let task = tree.ops_task(ops)?;
+        let op = task.name();
         let subject = tree.slot().subject.clone();
         let finished = self.finished.clone();
         let job = Box::new(move || {
@@ -78,10 +75,10 @@ impl NativeWriter {
                     .call((), ThreadsafeFunctionCallMode::NonBlocking);
             }
         });
-        guard("insertAsync", || {
+        guard(op, || {
             self.serial
                 .submit(job)
-                .map_err(|e| from_io("insertAsync", &subject, &e))
+                .map_err(|e| from_io(op, &subject, &e))
         })
     }
 
