@@ -9,6 +9,7 @@
 import { Buffer } from 'node:buffer'
 import { unpackValues } from './native.js'
 import { GET, INSERT, PackedOps, REMOVE } from './packed-ops.js'
+import { rejectOnThrow } from './reject.js'
 
 type Waiter<T> = { resolve: (value: T) => void; reject: (error: unknown) => void; at: number }
 
@@ -49,14 +50,15 @@ type Task<T> = {
 /**
  * Runs one Tree object's …Async calls in call order, across ticks too. A task with a write
  * goes to the Tree object's writer queue (src/write-line.ts), whose tasks run one at a
- * time in the order sent on the shared writer threads, once no read task is running; a task of reads goes to the
- * libuv pool once no write task is running (reads run in parallel). One writer keeps
+ * time in the order sent on the shared writer threads, once no read task is running; a
+ * task of reads goes to the libuv pool once no write task is running (reads run in
+ * parallel). One writer keeps
  * sled's writers apart (concurrent inserts into one tree contend: each retry clones the
  * node it lost on) and starts the next task the moment one ends. A 64-in-flight
  * insertAsync fill of 250,000 keys, paired with a synchronous insert loop in one process
  * on the 2-core test VM: random keys 0.57–0.70 of the loop with the tasks of several ticks
- * on the pool's threads at once, 0.70–0.83 on a writer queue; keys in order 0.53 and
- * 0.68. (Sending the next task early to wait on a second pool thread was slower still:
+ * on the pool's threads at once, 0.70–0.83 on a writer queue; keys in order 0.53, then
+ * 0.64–0.68. (Sending the next task early to wait on a second pool thread was slower still:
  * the hand-over between two sleeping threads cost more than the round trip.)
  */
 export class Batcher<T> {
@@ -152,12 +154,6 @@ export class Batcher<T> {
   #send(task: Task<T>): void {
     if (task.writes) this.#writing++
     else this.#reading++
-    let running: Promise<Results>
-    try {
-      running = this.#run(task.ops, task.writes)
-    } catch (error) {
-      running = Promise.reject(error)
-    }
     const finish = (results: Results | undefined, error?: { reason: unknown }) => {
       if (task.writes) this.#writing--
       else this.#reading--
@@ -173,7 +169,7 @@ export class Batcher<T> {
       // settled after the calls before them, as in call order
       if (at >= 0) Batcher.#rejectAll((rest as Task<T>).waiters, failure?.reason)
     }
-    running.then(
+    rejectOnThrow(() => this.#run(task.ops, task.writes)).then(
       (results) => finish(results),
       (reason: unknown) => finish(undefined, { reason }),
     )

@@ -221,10 +221,10 @@ export class Tree<K = Buffer, V = Buffer> {
   static #batcher<K, V>(self: Tree<K, V>, op: string): Batcher<V | undefined> {
     const native = Tree.#of(self)
     refuseInTransaction(op)
-    if (self.#calls !== undefined) return self.#calls
-    const writer = new WriteLine()
-    return (self.#calls = new Batcher(
-      (ops, writes) => (writes ? writer.run(native, ops) : native.opsAsync(ops)),
+    // the writer queue is made with the first write: an object that only reads never needs one
+    let writer: WriteLine | undefined
+    return (self.#calls ??= new Batcher(
+      (ops, writes) => (writes ? (writer ??= new WriteLine()).run(native, ops) : native.opsAsync(ops)),
       (v) => self.#decodeValue(v),
     ))
   }

@@ -6,6 +6,7 @@
 import type { Buffer } from 'node:buffer'
 import type { Results } from './batcher.js'
 import { newNativeWriter, type NativeTree, type NativeWriter } from './native.js'
+
 type Pending = { resolve: (results: Results) => void; reject: (error: unknown) => void }
 
 /**

@@ -3,8 +3,8 @@
 //! It holds the error type with its stable codes (`error.rs`), the entry-point guard
 //! (`guard.rs`: panics caught, calls from a transaction callback refused), open
 //! settings and their validation (`settings.rs`), batch decoding (`batch.rs`), the
-//! thread that runs a batcher's write tasks in order (`serial.rs`) and the addon's
-//! allocator, which reuses sled's segment buffers (`allocator.rs`).
+//! serial queues on shared threads that run the batchers' write tasks in order
+//! (`serial.rs`) and the addon's allocator, which reuses sled's segment buffers (`allocator.rs`).
 //! `crates/sled-node` converts arguments and results, owns the JS classes, and turns
 //! an [`Error`] into the JS error class registered for its code. The lock discipline
 //! of the whole binding is written at the top of `crates/sled-node/src/lib.rs`.

@@ -22,9 +22,8 @@
 //! methods run on the libuv pool (each task beside the type it belongs to: `db.rs`,
 //! `tree.rs`, `iter.rs`), except the tasks of a Tree object's point calls with a write,
 //! which run in order on that object's queue of the shared writer threads (`writer.rs`,
-//! `core:serial.rs`);
-//! each watched tree has one pump thread (`core:watch.rs`); a backup copies on the pool
-//! (`core:backup.rs`, `backup_job.rs`).
+//! `core:serial.rs`); each watched tree has one pump thread (`core:watch.rs`); a backup
+//! copies on the pool (`core:backup.rs`, `backup_job.rs`).
 //! Every entry point runs inside `boundary::guard` (`core:guard.rs`: panics become `SLED_PANIC`; calls
 //! from a transaction callback become `SLED_TRANSACTION_MISUSE`). The napi-free parts
 //! (errors with their codes, the guard, settings, batches) are in `crates/sled-core`;
@@ -100,9 +99,9 @@
 //!   condvar for the shared threads' ready list): held only to push or pop, never while a
 //!   task runs (queue → pool where both are held); idle threads wait on the condvar only for
 //!   work. A writer task takes locks as a pool task does (the slot's read side, per op the
-//!   backup gate). Its **finished list** and **notify** mutexes
-//!   (`writer.rs`) are leaves, held to push or take outcomes or for one call on the
-//!   threadsafe function, never together.
+//!   backup gate). Its **finished list** and **notify** mutexes (`writer.rs`) are leaves,
+//!   held to push or take outcomes or for one call on the threadsafe function, never
+//!   together.
 //! - **Transaction callback**: no lock of ours is held while it runs (only pins).
 //! - **Kept allocations** (`core:allocator.rs`, the global allocator's spin lock): a
 //!   leaf, held only to look at or change its two slots of freed segment buffers; it

@@ -412,7 +412,7 @@ fn op_name(op: &sled_core::batch::Op) -> &'static str {
 }
 
 /// The results of the ops that ran and, if one failed, its error (the rest did not run).
-pub struct OpsOutcome(pub Vec<Option<sled::IVec>>, pub Option<sled_core::Error>);
+pub struct OpsOutcome(Vec<Option<sled::IVec>>, Option<sled_core::Error>);
 
 impl Task for OpsTask {
     type Output = OpsOutcome;
@@ -423,12 +423,19 @@ impl Task for OpsTask {
     }
 
     fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        match output {
-            // nothing ran: the promise rejects, for every call alike
-            OpsOutcome(done, Some(error)) if done.is_empty() => {
-                Err(crate::js_error::value(env.raw(), error.into()))
-            }
-            output => Ok(output),
+        // nothing ran: the promise rejects, for every call alike
+        output
+            .ran()
+            .map_err(|error| crate::js_error::value(env.raw(), error.into()))
+    }
+}
+
+impl OpsOutcome {
+    /// The outcome, or the error of a task none of whose ops ran.
+    pub fn ran(self) -> std::result::Result<OpsOutcome, sled_core::Error> {
+        match self {
+            OpsOutcome(done, Some(error)) if done.is_empty() => Err(error),
+            outcome => Ok(outcome),
         }
     }
 }

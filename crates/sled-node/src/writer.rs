@@ -1,9 +1,10 @@
 //! `NativeWriter`: the writer of one batcher's write tasks (the `insertAsync` /
 //! `removeAsync` calls of a tick, with any `getAsync` among them), run one at a time
 //! and in order on a serial queue of the writer threads (`core:serial.rs`, which says
-//! why not on the libuv pool). A finished task's outcome waits in `finished` until the facade takes it; the
-//! first one to arrive wakes JS through a weak threadsafe function, which the facade
-//! refs only while tasks are pending, as for a subscriber (`subscriber.rs`).
+//! why not on the libuv pool). A finished task's outcome waits in `finished` until the
+//! facade takes it; the first one to arrive wakes JS through a weak threadsafe function,
+//! which the facade refs only while tasks are pending, as for a subscriber
+//! (`subscriber.rs`).
 
 use std::sync::Arc;
 
@@ -91,12 +92,10 @@ impl NativeWriter {
         let raw = env.raw();
         let mut items = Vec::with_capacity(outcomes.len() * 3);
         for (id, outcome) in outcomes {
-            let (failed, value) = match outcome {
-                OpsOutcome(done, Some(error)) if done.is_empty() => {
-                    (true, crate::js_error::error_value(raw, &error)?)
-                }
+            let (failed, value) = match outcome.ran() {
+                Err(error) => (true, crate::js_error::error_value(raw, &error)?),
                 // SAFETY: on the JS thread, converting into this environment
-                outcome => (false, unsafe { OpsOutcome::to_napi_value(raw, outcome)? }),
+                Ok(outcome) => (false, unsafe { OpsOutcome::to_napi_value(raw, outcome)? }),
             };
             // SAFETY: as above
             items.push(unsafe { u32::to_napi_value(raw, id)? });
