@@ -20,7 +20,8 @@ export declare class NativeBackup {
   /**
    * Removes the copy of a backup that succeeded but that the facade fails all the same
    * (its `onProgress` threw too late for the task to see the cancel). Only after the
-   * backup's promise has resolved; a no-op before the job started or when called again.
+   * backup's promise has resolved; a no-op before the job started, after a backup that
+   * failed (it removed its copy itself) and when called again.
    */
   discard(): void
   progress(): BackupProgress

@@ -21,30 +21,47 @@ export class WriteLine {
   readonly #pending = new Map<number, Pending>()
   #last = 0
 
-  constructor() {
+  /** `makeNative`: the native writer's constructor (a stand-in in the tests). */
+  constructor(makeNative: (notify: () => void) => NativeWriter = newNativeWriter) {
     const line = new WeakRef(this)
-    this.#native = newNativeWriter(() => {
+    this.#native = makeNative(() => {
       const self = line.deref()
       if (self !== undefined) self.#deliver()
     })
   }
 
-  /** Queues the packed `ops` of `tree` after the tasks sent before (throws, queueing nothing, when `tree` is closed or the list malformed). */
+  /** Queues the packed `ops` of `tree` after the tasks sent before (throws, queueing nothing, when `tree` is closed or the list malformed, or the process cannot be kept alive for it). */
   run(tree: NativeTree, ops: Buffer): Promise<Results> {
     const id = (this.#last = (this.#last + 1) >>> 0)
-    this.#native.send(tree, ops, id)
+    const first = this.#pending.size === 0
+    // before the send: once a task is queued, nothing here may throw, or its caller
+    // would see an error for a write that lands
+    if (first) this.#native.keepAlive(true)
+    try {
+      this.#native.send(tree, ops, id)
+    } catch (error) {
+      if (first) this.#native.keepAlive(false)
+      throw error
+    }
+    if (first) busy.add(this)
     // set before any outcome can be delivered: that happens on this thread, later
-    return new Promise<Results>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject })
-      if (this.#pending.size === 1) {
-        busy.add(this)
-        this.#native.keepAlive(true)
-      }
-    })
+    return new Promise<Results>((resolve, reject) => this.#pending.set(id, { resolve, reject }))
   }
 
   #deliver(): void {
-    const taken = this.#native.take()
+    let taken: ReturnType<NativeWriter['take']>
+    try {
+      taken = this.#native.take()
+    } catch (error) {
+      // the outcomes it had taken are lost (it throws only when a JS value cannot be
+      // made): every pending task fails with that error rather than never settle, as
+      // a failed write task does whose ops may have run
+      const pending = [...this.#pending.values()]
+      this.#pending.clear()
+      this.#idle()
+      for (const p of pending) p.reject(error)
+      return
+    }
     for (let i = 0; i < taken.length; i += 3) {
       const id = taken[i] as number
       const pending = this.#pending.get(id)
@@ -53,9 +70,12 @@ export class WriteLine {
       if (taken[i + 1] === true) pending.reject(taken[i + 2])
       else pending.resolve(taken[i + 2] as Results)
     }
-    if (this.#pending.size === 0) {
-      busy.delete(this)
-      this.#native.keepAlive(false)
-    }
+    if (this.#pending.size === 0) this.#idle()
+  }
+
+  /** No task is pending: the line may be collected, and the process may end. */
+  #idle(): void {
+    busy.delete(this)
+    this.#native.keepAlive(false)
   }
 }

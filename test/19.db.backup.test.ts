@@ -4,7 +4,8 @@
 // consistency under concurrent writers is in concurrency-scenarios.test.ts
 // (test/scenarios/backup-under-writers.cjs).
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
 import { type Db, open, SledClosedError, SledIoError, SledUnsupportedError } from 'sled-node'
 import { describe, expect, it } from 'vitest'
 import { dbPath, tempDir } from './helpers/tmp.js'
@@ -279,6 +280,30 @@ describe('db.backup()', () => {
     }
     expect(existsSync(dest)).toBe(false)
     mkdirSync(dest)
+    db.close()
+  })
+})
+
+describe('NativeBackup.discard() (the native layer under db.backup())', () => {
+  const require = createRequire(import.meta.url)
+  const native = require(join(dirname(require.resolve('sled-node/package.json')), 'dist/src/native.js')) as {
+    openNative(path: string, options: object): { backup(destination: string, job: unknown): Promise<unknown>; close(): void }
+    newNativeBackup(): { cancel(): void; discard(): void }
+  }
+
+  it('after a backup that failed removes nothing, though the directory now holds another copy', async () => {
+    const db = native.openNative(dbPath(), {})
+    const dest = join(tempDir(), 'copy')
+    mkdirSync(dest)
+    const job = native.newNativeBackup()
+    const running = db.backup(dest, job)
+    job.cancel()
+    expect(await rejection(running)).toMatchObject({ code: 'ABORT_ERR' })
+    expect(readdirSync(dest)).toEqual([])
+    // what lands in the directory afterwards is not the failed backup's to remove
+    writeFileSync(join(dest, 'other'), 'kept')
+    job.discard()
+    expect(readdirSync(dest)).toEqual(['other'])
     db.close()
   })
 })

@@ -518,3 +518,81 @@ describe('the writer threads of insertAsync / removeAsync', () => {
     again.close()
   })
 })
+
+describe('a writer queue whose native calls throw (WriteLine, with a stand-in native writer)', () => {
+  type Taken = (number | boolean | Buffer | Error)[]
+  const { WriteLine } = require(join(pkgDir, 'dist/src/write-line.js')) as {
+    WriteLine: new (make: (notify: () => void) => unknown) => { run(tree: unknown, ops: Buffer): Promise<unknown> }
+  }
+  /** A native writer that records its calls; each method throws while its entry in `throws` is set. */
+  const standIn = () => {
+    const calls: string[] = []
+    const throws: { send?: Error; take?: Error; keepAlive?: Error } = {}
+    let finished: Taken = []
+    let notify = (): void => {}
+    const line = new WriteLine((n) => {
+      notify = n
+      return {
+        send: (_tree: unknown, _ops: Buffer, id: number) => {
+          calls.push(`send ${id}`)
+          if (throws.send) throw throws.send
+        },
+        take: (): Taken => {
+          calls.push('take')
+          if (throws.take) throw throws.take
+          const out = finished
+          finished = []
+          return out
+        },
+        keepAlive: (alive: boolean) => {
+          calls.push(`keepAlive ${alive}`)
+          if (throws.keepAlive) throw throws.keepAlive
+        },
+      }
+    })
+    const finish = (id: number, result: Buffer) => {
+      finished.push(id, false, result)
+      notify()
+    }
+    return { line, calls, throws, finish }
+  }
+  const ops = Buffer.alloc(0)
+
+  it('a keep-alive that throws fails the call before anything is queued', async () => {
+    const w = standIn()
+    w.throws.keepAlive = new Error('no ref')
+    expect(() => w.line.run({}, ops)).toThrow('no ref')
+    expect(w.calls).toEqual(['keepAlive true'])
+    w.throws.keepAlive = undefined
+    // the next task starts from scratch: kept alive, sent, settled, let go
+    const next = w.line.run({}, ops)
+    w.finish(2, Buffer.from('x'))
+    expect(await next).toEqual(Buffer.from('x'))
+    expect(w.calls).toEqual(['keepAlive true', 'keepAlive true', 'send 2', 'take', 'keepAlive false'])
+  })
+
+  it('a send that throws lets go of the keep-alive it took, and queues nothing', () => {
+    const w = standIn()
+    w.throws.send = new Error('closed')
+    expect(() => w.line.run({}, ops)).toThrow('closed')
+    expect(w.calls).toEqual(['keepAlive true', 'send 1', 'keepAlive false'])
+  })
+
+  it('a take that throws rejects every pending task with its error; later outcomes of those tasks are ignored', async () => {
+    const w = standIn()
+    const a = w.line.run({}, ops)
+    const b = w.line.run({}, ops)
+    const error = new Error('cannot make a value')
+    w.throws.take = error
+    w.finish(1, Buffer.from('a'))
+    const settled = await outcomes([a, b])
+    expect(settled).toEqual([{ ok: false, error }, { ok: false, error }])
+    expect(w.calls.slice(-2)).toEqual(['take', 'keepAlive false'])
+    w.throws.take = undefined
+    // task 2 finishing late settles nothing twice; a new task works
+    w.finish(2, Buffer.from('b'))
+    const c = w.line.run({}, ops)
+    w.finish(3, Buffer.from('c'))
+    expect(await c).toEqual(Buffer.from('c'))
+  })
+})

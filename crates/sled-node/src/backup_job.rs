@@ -98,7 +98,8 @@ impl NativeBackup {
 
     /// Removes the copy of a backup that succeeded but that the facade fails all the same
     /// (its `onProgress` threw too late for the task to see the cancel). Only after the
-    /// backup's promise has resolved; a no-op before the job started or when called again.
+    /// backup's promise has resolved; a no-op before the job started, after a backup that
+    /// failed (it removed its copy itself) and when called again.
     #[napi]
     pub fn discard(&self) {
         if !*self.job.done.lock() {
@@ -182,8 +183,10 @@ impl Task for BackupTask {
     fn compute(&mut self) -> Result<Self::Output> {
         let job = &self.job;
         let _done = Done(job);
-        // `discard` takes the target only once the job is done, so it is here while this runs
-        let target = job.target.lock().clone();
+        // taken for the run, and put back only for a copy that succeeded: a failed run
+        // has removed what it wrote, and `discard` must then remove nothing (the path may
+        // hold another backup's copy by then)
+        let target = job.target.lock().take();
         let (Some(share), Some(claim), Some((path, existed))) =
             (job.share.lock().take(), self.claim.take(), target)
         else {
@@ -201,6 +204,9 @@ impl Task for BackupTask {
             .map_err(|f| failed(&self.subject, f, job.closed.load(Ordering::Acquire)))
         });
         drop(share);
+        if outcome.is_ok() {
+            *job.target.lock() = Some((path, existed));
+        }
         Ok(outcome)
     }
 
