@@ -89,7 +89,9 @@ export function reading(run) {
   return [
     `Against the other embedded stores sled-node is faster in ${embeddedWins} of ${embedded.length} (workload, store) pairs of this run and slower in ${embedded.length - embeddedWins}.`,
     s.losses.length ? `Every loss, by workload (sled-node ÷ the other, below 1): ${lossList}.` : 'It loses no pair.',
-    limit ? `Against sled itself in Rust it reaches ${fmtRatio(limit[0])}–${fmtRatio(limit[1])} of its speed (both baselines: borrowing and copying).` : '',
+    limit
+      ? `Against sled itself in Rust it reaches ${fmtRatio(limit[0])}–${fmtRatio(limit[1])} of its speed with this run's ${run.n.toLocaleString('en-US')} entries of ${run.valueSize}-byte values (both baselines: borrowing and copying); larger values lower it, as each value read is copied out.`
+      : '',
     ipc ? `Against the IPC workarounds the ratio runs from ${fmtRatio(ipc[0])} to ${fmtRatio(ipc[1])}.` : '',
   ].filter(Boolean).join(' ')
 }
