@@ -12,11 +12,13 @@
 //! that finished a job takes the next job of the same queue at once (up to [`BURST`] in a
 //! row, then it lets the other queues' jobs go first).
 //!
-//! A thread starts when a queue has work and no thread is idle or spinning (below the cap)
-//! and ends after [`IDLE`] without work, so an idle process holds no thread. A job never
-//! waits for another job; the locks here are held only to push or pop, never while a job
-//! runs, and a parked thread is woken only after they are let go (woken earlier, it would
-//! wake only to wait for the queue's lock: a second wake-up per job).
+//! A thread starts when a queue has work and no thread is free to take it (below the cap),
+//! and ends after [`IDLE`] without work, so an idle process holds no thread. Each push
+//! claims one thread that runs no job (the spinning one, else a parked one not already
+//! woken for an earlier push), so a job waits for another queue's job only when all
+//! [`MAX_THREADS`] threads run one. The locks here are held only to push or pop, never
+//! while a job runs, and a parked thread is woken only after they are let go (woken
+//! earlier, it would wake only to wait for the queue's lock: a second wake-up per job).
 //!
 //! Waking a sleeping thread is what a task costs most on a VM. On the 2-core test VM a loop
 //! awaiting one `insertAsync` at a time took ~83 µs per call while each job woke a parked
@@ -80,8 +82,13 @@ struct PoolState {
     threads: usize,
     /// Threads parked on `wake`.
     idle: usize,
-    /// A thread is spinning for work (at most one): it needs no wake-up.
-    spinning: bool,
+    /// Wake-ups sent to parked threads that none has taken yet (a parked thread leaves
+    /// `idle` only once it has the lock again): `idle - wakeups` are free to claim.
+    wakeups: usize,
+    /// The spinning thread that no push has claimed yet (its token; 0: none). One push
+    /// claims it; the next ones need another thread.
+    spinner: u64,
+    last_spinner: u64,
 }
 
 /// `ready.len()`, kept under the pool's lock: what a spinning thread watches without it.
@@ -108,10 +115,19 @@ impl PoolState {
         queue
     }
 
-    /// After a push: whether a parked thread must be woken for it (a spinning one sees
-    /// it; with none parked, one is started or a busy one takes it in turn).
-    fn needs_wake(&self) -> bool {
-        !self.spinning && self.idle > 0
+    /// After a push, a thread for it that is not running a job: the spinning one
+    /// (`Some(false)`: it sees the push by itself), else a parked one (`Some(true)`: the
+    /// caller wakes it once it holds no lock); `None` when there is neither.
+    fn claim(&mut self) -> Option<bool> {
+        if self.spinner != 0 {
+            self.spinner = 0;
+            return Some(false);
+        }
+        if self.idle > self.wakeups {
+            self.wakeups += 1;
+            return Some(true);
+        }
+        None
     }
 }
 
@@ -162,8 +178,12 @@ fn schedule(queue: &Arc<Queue>) -> std::io::Result<bool> {
     let pool = &*POOL;
     let mut state = pool.state.lock();
     state.push(queue.clone());
-    if state.spinning || state.idle > 0 || state.threads >= MAX_THREADS {
-        return Ok(state.needs_wake());
+    if let Some(wake) = state.claim() {
+        return Ok(wake);
+    }
+    if state.threads >= MAX_THREADS {
+        // every thread runs a job: one of them takes this queue when its job ends
+        return Ok(false);
     }
     match thread::Builder::new()
         .name("sled-node-write".into())
@@ -195,20 +215,27 @@ fn serve() {
                 if let Some(queue) = state.pop() {
                     break queue;
                 }
-                if spin && !state.spinning {
-                    state.spinning = true;
+                if spin && state.spinner == 0 {
+                    state.last_spinner += 1;
+                    let token = state.last_spinner;
+                    state.spinner = token;
                     drop(state);
                     while READY.load(Ordering::Acquire) == 0 && idle_since.elapsed() < SPIN {
                         std::hint::spin_loop();
                     }
                     state = pool.state.lock();
-                    state.spinning = false;
+                    if state.spinner == token {
+                        state.spinner = 0;
+                    }
                     spin = false;
                     continue;
                 }
                 state.idle += 1;
                 let timed_out = pool.wake.wait_for(&mut state, IDLE).timed_out();
                 state.idle -= 1;
+                // woken or not, this thread takes one wake-up's place: it looks at the
+                // ready list now, as the woken one would
+                state.wakeups = state.wakeups.saturating_sub(1);
                 if timed_out && state.ready.is_empty() {
                     state.threads -= 1;
                     return;
@@ -254,7 +281,8 @@ fn run(queue: &Arc<Queue>) {
     let wake = {
         let mut state = pool.state.lock();
         state.push(queue.clone());
-        state.needs_wake()
+        // without a free thread, this one takes it in turn
+        state.claim() == Some(true)
     };
     if wake {
         pool.wake.notify_one();
