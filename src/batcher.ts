@@ -1,10 +1,10 @@
 // Coalesces the getAsync / insertAsync / removeAsync calls of one tick on one Tree object
 // into one task (reads on the libuv pool, a task with a write on the object's writer
 // queue): a round trip to another thread costs tens of microseconds (~30 µs on the 2-core
-// test VM), far more than a sled read or a cached write, so the calls in flight share it. The calls are packed into one Buffer
-// as they are made (which copies their keys and values) in the format of a batch
-// (crates/sled-core/src/batch.rs, `decode`), and the native task runs them in call order,
-// each its own sled call.
+// test VM), far more than a sled read or a cached write, so the calls in flight share it.
+// The calls are packed into one Buffer as they are made (which copies their keys and
+// values) in the format of a batch (crates/sled-core/src/batch.rs, `decode`), and the
+// native task runs them in call order, each its own sled call.
 
 import { Buffer } from 'node:buffer'
 import { unpackValues } from './native.js'
@@ -52,15 +52,15 @@ type Task<T> = {
  * goes to the Tree object's writer queue (src/write-line.ts), whose tasks run one at a
  * time in the order sent on the shared writer threads, once no read task is running; a
  * task of reads goes to the libuv pool once no write task is running (reads run in
- * parallel). One writer keeps
- * sled's writers apart (concurrent inserts into one tree contend: each retry clones the
- * node it lost on) and starts the next task the moment one ends. A 64-in-flight
- * insertAsync fill of 250,000 keys, paired with a synchronous insert loop in one process
- * on the 2-core test VM: random keys 0.57–0.70 of the loop with the tasks of several ticks
- * on the pool's threads at once, 0.70–0.83 on a writer queue; keys in order 0.53, then
- * 0.64–0.68, and 0.87 once an idle writer thread spun briefly for the next task
- * (crates/sled-core/src/serial.rs). (Sending the next task early to wait on a second pool thread was slower still:
- * the hand-over between two sleeping threads cost more than the round trip.)
+ * parallel). One writer keeps sled's writers apart (concurrent inserts into one tree
+ * contend: each retry clones the node it lost on) and starts the next task the moment one
+ * ends. A 64-in-flight insertAsync fill of 250,000 keys, paired with a synchronous insert
+ * loop in one process on the 2-core test VM: random keys 0.57–0.70 of the loop with the
+ * tasks of several ticks on the pool's threads at once, 0.70–0.83 on a writer queue; keys
+ * in order 0.53, then 0.64–0.68, and 0.87 once an idle writer thread spun briefly for the
+ * next task (crates/sled-core/src/serial.rs). (Sending the next task early to wait on a
+ * second pool thread was slower still: the hand-over between two sleeping threads cost
+ * more than the round trip.)
  */
 export class Batcher<T> {
   #ops = new PackedOps(4096)

@@ -115,6 +115,12 @@ impl PoolState {
         queue
     }
 
+    /// Takes back the last push (no thread could be found for it).
+    fn unpush(&mut self) {
+        self.ready.pop_back();
+        READY.store(self.ready.len(), Ordering::Release);
+    }
+
     /// After a push, a thread for it that is not running a job: the spinning one
     /// (`Some(false)`: it sees the push by itself), else a parked one (`Some(true)`: the
     /// caller wakes it once it holds no lock); `None` when there is neither.
@@ -196,8 +202,7 @@ fn schedule(queue: &Arc<Queue>) -> std::io::Result<bool> {
         // the running threads take it in turn; with none running, nothing would
         Err(_) if state.threads > 0 => Ok(false),
         Err(error) => {
-            state.ready.pop_back();
-            READY.store(state.ready.len(), Ordering::Release);
+            state.unpush();
             Err(error)
         }
     }
