@@ -40,6 +40,21 @@ fi
 # the workspace builds sled 0.34.7 with one fix (crates/sled-patch/README.md)
 node crates/sled-patch/prepare.mjs
 
+# mimalloc, the addon's allocator (crates/sled-node/src/lib.rs), is C11, which the
+# toolchain's gcc 4.8.5 cannot compile (no <stdatomic.h>, no -Wdate-time). So its C is
+# compiled by a current gcc against the toolchain's glibc 2.17 sysroot: only headers come
+# from there, the link stays the toolchain's, and the floor check below covers mimalloc's
+# symbols too. napi keeps a TARGET_CC / TARGET_CFLAGS that is already set.
+case "$arch" in
+  x86_64) cc=gcc ;;
+  aarch64) cc=aarch64-linux-gnu-gcc ;;
+esac
+if ! command -v "$cc" >/dev/null; then
+  echo "error: $cc not found (Debian/Ubuntu packages: gcc, gcc-aarch64-linux-gnu)" >&2
+  exit 1
+fi
+export TARGET_CC="$cc" TARGET_CFLAGS="--sysroot=$toolchain_dir/$triple/sysroot"
+
 # A target dir of its own: the cross linker must not reuse objects of the host build in
 # target/release, and this build must not block others building there.
 out=target/glibc217-$arch

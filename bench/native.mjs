@@ -1,4 +1,4 @@
-// Cells of the Rust baselines (sled-native, sled-native-copy): the binary runs the
+// Cells of the Rust baselines (sled-native, sled-native-copy, sled-native-mimalloc): the binary runs the
 // workload itself (its own block timing, median block rate, see crates/sled-native) and
 // prints one JSON line, which is converted to the harness's result shape. No tinybench
 // there, so rme is null.
@@ -6,7 +6,8 @@
 import { execFile } from 'node:child_process'
 import { binaryPath } from './binaries.mjs'
 
-export function runNative(cfg, timeoutMs, { copy }) {
+/** `copy`: the copying baseline; `binary`: another binary of crates/sled-native. */
+export function runNative(cfg, timeoutMs, { copy, binary = 'sled-native' }) {
   // fills insert exactly N (or --fill-n); scan-full scans at least 3 times; others run for cfg.time ms
   const minOps = cfg.workload === 'scan-full' ? 3 * cfg.n : 0
   const args = [cfg.workload, cfg.dir, cfg.n, cfg.valueSize, cfg.seed, minOps, cfg.time].map(String)
@@ -14,8 +15,8 @@ export function runNative(cfg, timeoutMs, { copy }) {
   if (cfg.loaded) args.push('--loaded')
   if (cfg.fillN !== undefined) args.push(`--fill=${cfg.fillN}`)
   return new Promise((resolve) => {
-    execFile(binaryPath('sled-native'), args, { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
-      if (err) return resolve({ type: 'error', reason: `sled-native: ${err.killed ? 'timed out' : stderr.trim() || err.message}` })
+    execFile(binaryPath(binary), args, { timeout: timeoutMs, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err) return resolve({ type: 'error', reason: `${binary}: ${err.killed ? 'timed out' : stderr.trim() || err.message}` })
       const out = JSON.parse(stdout.trim().split('\n').pop())
       const { opsPerSec, samples, ops: opsTimed, peakRssBytes, busyCores, ownCores } = out
       const filled = cfg.workload.startsWith('fill-') && cfg.workload !== 'fill-batch' && cfg.fillN < cfg.n

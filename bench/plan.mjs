@@ -26,8 +26,8 @@ export const REPEATS = 3
 // sled's write path, shared by every contender built on it (crates/sled-node, sled-http)
 const SLED_DURABILITY = 'acknowledged before write(): kept in memory, written and synced (sync_file_range, not fsync) by the background flush every 500 ms (flushEveryMs)'
 
-// `native` contenders are the Rust binary crates/sled-native (`copy`: every key and value
-// read is copied out); `fastest` ones form the labelled "fastest allowed" second table.
+// `native` contenders are the Rust binaries of crates/sled-native (`copy`: every key and
+// value read is copied out; `binary`: sled-native-mimalloc, the same with mimalloc); `fastest` ones form the labelled "fastest allowed" second table.
 // The durability of the adapter-based contenders is the `durability` export of their
 // adapter (contenders/*.mjs), next to the settings it describes.
 export const CONTENDERS = [
@@ -35,6 +35,7 @@ export const CONTENDERS = [
   { id: 'sled-node-async' },
   { id: 'sled-native', native: true, durability: SLED_DURABILITY, settings: 'sled 0.34.7 defaults, Rust; reads borrow sled\'s IVec (no copy)' },
   { id: 'sled-native-copy', native: true, copy: true, durability: SLED_DURABILITY, settings: 'sled 0.34.7 defaults, Rust; every key and value read copied out with to_vec()' },
+  { id: 'sled-native-mimalloc', native: true, binary: 'sled-native-mimalloc', durability: SLED_DURABILITY, settings: 'sled 0.34.7 defaults, Rust, mimalloc as the global allocator (sled-node\'s addon links it); reads borrow sled\'s IVec (no copy)' },
   { id: 'lmdb' },
   { id: 'classic-level' },
   { id: 'rocksdb' },

@@ -96,7 +96,7 @@ for (const c of contenders) {
 
 /** Runs one cell of contender `c` in `dir`; resolves to the child's outcome. */
 function runCell(c, cfg, phase) {
-  return c.native ? runNative(cfg, timeoutMs, { copy: c.copy }) : runChild(cfg, timeoutMs, phase)
+  return c.native ? runNative(cfg, timeoutMs, c) : runChild(cfg, timeoutMs, phase)
 }
 
 const base = { n, valueSize, seed: SEED, time, fillN: fillN < n ? fillN : undefined }

@@ -55,7 +55,7 @@ export function ratioTable(run) {
 
 /** Kinds of contender, for reading the table: the Rust limits, the other embedded stores,
  *  the IPC workarounds. sled-node-async is sled-node's own second API. */
-const KIND = { 'sled-native': 'limit', 'sled-native-copy': 'limit', 'sled-node-async': 'self', 'sled-http': 'ipc', 'sled-cli': 'ipc' }
+const KIND = { 'sled-native': 'limit', 'sled-native-copy': 'limit', 'sled-native-mimalloc': 'limit-alloc', 'sled-node-async': 'self', 'sled-http': 'ipc', 'sled-cli': 'ipc' }
 const kindOf = (id) => KIND[id] ?? 'embedded'
 
 /** { wins, losses } of sled-node against the embedded stores and the IPC workarounds:
@@ -85,12 +85,16 @@ export function reading(run) {
   for (const x of s.losses) byWorkload.set(x.workload, [...(byWorkload.get(x.workload) ?? []), `${contenderName(x.contender)} ${fmtRatio(x.ratio)}`])
   const lossList = [...byWorkload].filter(([, list]) => list.length).map(([w, list]) => `${w} (${list.join(', ')})`).join('; ')
   const limit = s.range('limit')
+  const sameAlloc = s.range('limit-alloc')
   const ipc = s.range('ipc')
   return [
     `Against the other embedded stores sled-node is faster in ${embeddedWins} of ${embedded.length} (workload, store) pairs of this run and slower in ${embedded.length - embeddedWins}.`,
     s.losses.length ? `Every loss, by workload (sled-node ÷ the other, below 1): ${lossList}.` : 'It loses no pair.',
     limit
-      ? `Against sled itself in Rust it reaches ${fmtRatio(limit[0])}–${fmtRatio(limit[1])} of its speed with this run's ${run.n.toLocaleString('en-US')} entries of ${run.valueSize}-byte values (both baselines: borrowing and copying); larger values lower it, as each value read is copied out.`
+      ? `Against sled itself in Rust it reaches ${fmtRatio(limit[0])}–${fmtRatio(limit[1])} of its speed with this run's ${run.n.toLocaleString('en-US')} entries of ${run.valueSize}-byte values (both baselines with Rust's default allocator: borrowing and copying); larger values lower it, as each value read is copied out.`
+      : '',
+    sameAlloc
+      ? `sled-node's addon allocates with mimalloc, which makes sled itself faster than with Rust's default allocator: against sled in Rust with mimalloc too (sled-native-mimalloc), it reaches ${fmtRatio(sameAlloc[0])}–${fmtRatio(sameAlloc[1])}.`
       : '',
     ipc ? `Against the IPC workarounds the ratio runs from ${fmtRatio(ipc[0])} to ${fmtRatio(ipc[1])}.` : '',
   ].filter(Boolean).join(' ')

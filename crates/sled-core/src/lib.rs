@@ -4,12 +4,11 @@
 //! (`guard.rs`: panics caught, calls from a transaction callback refused), open
 //! settings and their validation (`settings.rs`), batch decoding (`batch.rs`), the
 //! serial queues on shared threads that run the batchers' write tasks in order
-//! (`serial.rs`) and the addon's allocator, which reuses sled's segment buffers (`allocator.rs`).
+//! (`serial.rs`).
 //! `crates/sled-node` converts arguments and results, owns the JS classes, and turns
 //! an [`Error`] into the JS error class registered for its code. The lock discipline
 //! of the whole binding is written at the top of `crates/sled-node/src/lib.rs`.
 
-pub mod allocator;
 pub mod backup;
 pub mod batch;
 pub mod capture;
