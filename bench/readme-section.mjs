@@ -13,7 +13,7 @@ export function readmeSection(run, json) {
     '## Benchmarks',
     '',
     '`npm run bench` runs ten workloads (fills, point reads, misses, scans, a mixed load, reads from two worker',
-    'threads) against sled in Rust (as a Rust user calls it, and copying every value out as a binding must), lmdb,',
+    'threads) against sled in Rust (as a Rust user calls it, copying every value out as a binding must, and with mimalloc, the allocator sled-node links), lmdb,',
     'LevelDB (classic-level), RocksDB, SQLite (better-sqlite3, node:sqlite) and two workarounds (an HTTP server around',
     'sled, a CLI process per call), each cell in a fresh process, repeated in a shuffled order. [bench/README.md](bench/README.md)',
     'states every rule in one place. The latest full run',
