@@ -40,7 +40,8 @@ const WARMUP_S = Number(args.warmup ?? Math.max(15, Math.round(DURATION_S / 4)))
 // Why 48 MiB: with the key space and value sizes fixed, sled's working set is bounded once
 // warmed up (cache 16 MiB, page table and segment buffers sized by the data, which stops
 // growing when every key has been written). What remains is allocator noise across sled's
-// threads (glibc arenas) and V8's heap sizing, a few MiB to tens of MiB. A real leak
+// threads (the addon's mimalloc keeps per-thread heaps and freed pages a while) and V8's
+// heap sizing, a few MiB to tens of MiB. A real leak
 // scales with the operation count: one small Buffer or IVec (about 100 bytes with
 // bookkeeping) lost per operation at the ~20,000+ ops/s this loop runs is 2 MB/s, i.e.
 // about 90 MiB over the 45 s measured window of the default 60 s run, and
