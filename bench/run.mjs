@@ -149,7 +149,7 @@ try {
       continue
     }
     if (c.copy && fill) {
-      skip('writes are the same code in both Rust baselines (sled copies what it is given): see sled-native')
+      skip('writes are the same code as in sled-native (sled copies what it is given)')
       continue
     }
     if (!fill && !copyOf(c)) {
