@@ -305,6 +305,48 @@ mod tests {
         POOL.state.lock().threads
     }
 
+    /// The claim rule on a state of its own (no threads): a spinning thread serves one
+    /// push, a parked one serves one push per wake-up, and a push beyond them finds none
+    /// (its caller then starts a thread). The thread-level scenarios are in
+    /// tests/serial_claims.rs, where whether a thread is still spinning depends on timing.
+    #[test]
+    fn each_push_claims_a_thread_of_its_own() {
+        // one spinning thread, nothing parked: it serves the first push only
+        let mut state = PoolState {
+            spinner: 7,
+            last_spinner: 7,
+            ..PoolState::default()
+        };
+        assert_eq!(state.claim(), Some(false), "the spinning thread");
+        assert_eq!(state.spinner, 0, "claimed once");
+        assert_eq!(
+            state.claim(),
+            None,
+            "the spinner stands in for one push, not two"
+        );
+
+        // a spinning thread and two parked ones, one of them already woken for an
+        // earlier push: the spinner, then the one not yet woken, then none
+        let mut state = PoolState {
+            idle: 2,
+            wakeups: 1,
+            spinner: 3,
+            last_spinner: 3,
+            ..PoolState::default()
+        };
+        assert_eq!(state.claim(), Some(false));
+        assert_eq!(
+            state.claim(),
+            Some(true),
+            "the parked thread no push has woken"
+        );
+        assert_eq!(state.wakeups, 2);
+        assert_eq!(state.claim(), None, "both parked threads are woken already");
+
+        // nothing idle at all
+        assert_eq!(PoolState::default().claim(), None);
+    }
+
     #[test]
     fn each_queue_runs_its_jobs_in_submission_order_one_at_a_time() {
         let queues: Vec<Serial> = (0..8).map(|_| Serial::new()).collect();
