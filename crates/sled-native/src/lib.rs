@@ -1,7 +1,7 @@
 //! `sled-native`: runs one benchmark workload directly on sled and prints one JSON
 //! line `{"contender":…,"workload":…,"opsPerSec":…,"ops":…,"seconds":…,"samples":…,"peakRssBytes":…,"busyCores":…,"ownCores":…}`.
-//! It is the physical limit of the binding: sled-node's ratio to it is the binding's
-//! overhead. Usage:
+//! It is the physical limit of the binding: sled-node's ratio to it, at equal allocators
+//! (below), is the binding's overhead. Usage:
 //! `sled-native <workload> <db-dir> [n] [value-size] [seed] [min-ops] [min-time-ms] [--copy] [--loaded] [--fill=<count>]`.
 //! Timed work runs in blocks until both `min-ops` and `min-time-ms` are reached (fills
 //! insert exactly `n`, or the first `count` of their order for fill-seq / fill-rand with
