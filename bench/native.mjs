@@ -1,7 +1,7 @@
-// Cells of the Rust baselines (sled-native, sled-native-copy, sled-native-mimalloc): the binary runs the
-// workload itself (its own block timing, median block rate, see crates/sled-native) and
-// prints one JSON line, which is converted to the harness's result shape. No tinybench
-// there, so rme is null.
+// Cells of the Rust baselines (sled-native, sled-native-copy, sled-native-mimalloc): the
+// binary runs the workload itself (its own block timing, median block rate, see
+// crates/sled-native) and prints one JSON line, which is converted to the harness's result
+// shape. No tinybench there, so rme is null.
 
 import { execFile } from 'node:child_process'
 import { binaryPath } from './binaries.mjs'

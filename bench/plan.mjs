@@ -27,7 +27,8 @@ export const REPEATS = 3
 const SLED_DURABILITY = 'acknowledged before write(): kept in memory, written and synced (sync_file_range, not fsync) by the background flush every 500 ms (flushEveryMs)'
 
 // `native` contenders are the Rust binaries of crates/sled-native (`copy`: every key and
-// value read is copied out; `binary`: sled-native-mimalloc, the same with mimalloc); `fastest` ones form the labelled "fastest allowed" second table.
+// value read is copied out; `binary`: sled-native-mimalloc, the same with mimalloc);
+// `fastest` ones form the labelled "fastest allowed" second table.
 // The durability of the adapter-based contenders is the `durability` export of their
 // adapter (contenders/*.mjs), next to the settings it describes.
 export const CONTENDERS = [
