@@ -90,6 +90,25 @@ export declare class NativeSubscriber {
   close(): void
 }
 
+export declare class NativeTaskLine {
+  /** `notify` is called (on the JS thread) when finished tasks wait to be taken. */
+  constructor(notify: () => void)
+  /**
+   * Queues the packed `ops` of `tree` as task `id`: when `ordered`, after the ordered
+   * tasks sent before it; otherwise to run at once on a free thread. A closed handle or
+   * a malformed list throws here, and nothing is queued.
+   */
+  send(tree: NativeTree, ops: Uint8Array, id: number, ordered: boolean): void
+  /**
+   * The tasks finished since the last call, as `[id, failed, result]` triples: the
+   * task's results packed (`OpsOutcome`), or (`failed`) the error of
+   * a task none of whose ops ran.
+   */
+  take(): Array<number | boolean | Buffer | [Buffer, Error] | Error>
+  /** Keeps the process alive while tasks are pending (`true`), or not (`false`). */
+  keepAlive(alive: boolean): void
+}
+
 export declare class NativeTree {
   /** The tree's name (`__sled__default` for the default tree). */
   name(): Buffer
@@ -135,15 +154,6 @@ export declare class NativeTree {
   flush(): number
   flushAsync(): Promise<number>
   /**
-   * The `getAsync` / `insertAsync` / `removeAsync` calls of one tick, packed in one
-   * Buffer (`sled_core::batch::decode`, gets allowed) and run in order by one pool
-   * task. Resolves with their results packed as `getMany`'s (the value read, or the
-   * previous value), or, when op `i` failed, with `[the results of ops 0..i, its
-   * error]`; the ops after `i` were not run. Rejects when the first op failed.
-   * (The facade sends tasks with a write to its batcher's writer instead, `writer.rs`.)
-   */
-  opsAsync(ops: Uint8Array): Promise<Buffer | [Buffer, Error]>
-  /**
    * Iterates the entries within the spec's bounds, in chunks: with `first`, reads the
    * first chunk in the same call (see `iter::First`); without, reads nothing yet.
    */
@@ -177,24 +187,6 @@ export declare class NativeTxTree {
   /** Applies a packed batch (see `batch.rs`) inside the transaction. */
   apply(batch: Uint8Array): void
   generateId(): bigint
-}
-
-export declare class NativeWriter {
-  /** `notify` is called (on the JS thread) when finished tasks wait to be taken. */
-  constructor(notify: () => void)
-  /**
-   * Queues the packed `ops` of `tree` as task `id`, after the tasks sent before it.
-   * A closed handle or a malformed list throws here, and nothing is queued.
-   */
-  send(tree: NativeTree, ops: Uint8Array, id: number): void
-  /**
-   * The tasks finished since the last call, as `[id, failed, result]` triples: the
-   * task's results packed as `opsAsync` resolves with them, or (`failed`) the error of
-   * a task none of whose ops ran.
-   */
-  take(): Array<number | boolean | Buffer | [Buffer, Error] | Error>
-  /** Keeps the process alive while tasks are pending (`true`), or not (`false`). */
-  keepAlive(alive: boolean): void
 }
 
 /**

@@ -1,6 +1,5 @@
 // Coalesces the getAsync / insertAsync / removeAsync calls of one tick on one Tree object
-// into one task (reads on the libuv pool, a task with a write on the object's writer
-// queue): a round trip to another thread costs tens of microseconds (~30 µs on the 2-core
+// into one task (on the shared task threads, src/task-line.ts): a round trip to another thread costs tens of microseconds (~30 µs on the 2-core
 // test VM), far more than a sled read or a cached write, so the calls in flight share it.
 // The calls are packed into one Buffer as they are made (which copies their keys and
 // values) in the format of a batch (crates/sled-core/src/batch.rs, `decode`), and the
@@ -49,10 +48,10 @@ type Task<T> = {
 
 /**
  * Runs one Tree object's …Async calls in call order, across ticks too. A task with a write
- * goes to the Tree object's writer queue (src/write-line.ts), whose tasks run one at a
- * time in the order sent on the shared writer threads, once no read task is running; a
- * task of reads goes to the libuv pool once no write task is running (reads run in
- * parallel). One writer keeps sled's writers apart (concurrent inserts into one tree
+ * goes to the Tree object's queue of write tasks (src/task-line.ts), whose tasks run one
+ * at a time in the order sent on the shared task threads, once no read task is running; a
+ * task of reads runs on those threads at once, once no write task is running (reads run
+ * in parallel). One writer keeps sled's writers apart (concurrent inserts into one tree
  * contend: each retry clones the node it lost on) and starts the next task the moment one
  * ends. A 64-in-flight insertAsync fill of 250,000 keys, paired with a synchronous insert
  * loop in one process on the 2-core test VM: random keys 0.57–0.70 of the loop with the

@@ -96,11 +96,11 @@ export function newNativeBackup(): NativeBackup {
   return new addon.NativeBackup()
 }
 
-export type NativeWriter = Native.NativeWriter
+export type NativeTaskLine = Native.NativeTaskLine
 
-/** The writer queue of one batcher's write tasks (crates/sled-node/src/writer.rs); `notify` runs when finished tasks wait to be taken. */
-export function newNativeWriter(notify: () => void): NativeWriter {
-  return new addon.NativeWriter(notify)
+/** The native side of one batcher's tasks (crates/sled-node/src/task_line.rs); `notify` runs when finished tasks wait to be taken. */
+export function newNativeTaskLine(notify: () => void): NativeTaskLine {
+  return new addon.NativeTaskLine(notify)
 }
 
 export const openNative = addon.open

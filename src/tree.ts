@@ -8,7 +8,7 @@ import { Batch } from './batch.js'
 import { boundBytes, type Coders, prefixBytes } from './encodings.js'
 import { argError, SledClosedError, SledUnsupportedError } from './errors.js'
 import { Batcher } from './batcher.js'
-import { WriteLine } from './write-line.js'
+import { TaskLine } from './task-line.js'
 import { type Entry, EntryIterator, type IterSource, type Life } from './iterator.js'
 import { FAST_SLOW, type NativeIter, fastCall, fastContainsKey, fastGet, fastInsert, fastRemove, fastValue, type NativeTree, unpackValues } from './native.js'
 import { type RangeOptions, rangeSpec, type ScanOptions, scanOptions, watchOptions } from './range-options.js'
@@ -214,32 +214,32 @@ export class Tree<K = Buffer, V = Buffer> {
   /**
    * The batcher of this Tree object's getAsync / insertAsync / removeAsync calls, after the
    * checks they share: the calls of one tick share pool tasks (see Batcher), so many calls
-   * in flight cost far less than one task each. It copies keys and values at the call,
+   * in flight cost far less than one task each (on the shared task threads, src/task-line.ts). It copies keys and values at the call,
    * which the caller (or a codec that reuses its output buffer) could change before the
    * task is made at the end of the tick.
    */
   static #batcher<K, V>(self: Tree<K, V>, op: string): Batcher<V | undefined> {
     const native = Tree.#of(self)
     refuseInTransaction(op)
-    // the writer queue is made with the first write: an object that only reads never needs one
-    let writer: WriteLine | undefined
-    return (self.#calls ??= new Batcher(
-      (ops, writes) => (writes ? (writer ??= new WriteLine()).run(native, ops) : native.opsAsync(ops)),
+    if (self.#calls !== undefined) return self.#calls
+    const line = new TaskLine()
+    return (self.#calls = new Batcher(
+      (ops, writes) => line.run(native, ops, writes),
       (v) => self.#decodeValue(v),
     ))
   }
 
-  /** `get` on the libuv pool (on a writer thread in a tick with writes), after this object's earlier …Async writes (see docs/api.md). */
+  /** `get` on a task thread (see Batcher), after this object's earlier …Async writes (see docs/api.md). */
   getAsync(key: K | Bytes): Promise<V | undefined> {
     return rejectOnThrow(() => Tree.#batcher(this, 'getAsync').get(this.#key(key)))
   }
 
-  /** `insert` on this object's writer queue, in call order with its other …Async calls. */
+  /** `insert` on this object's queue of write tasks, in call order with its other …Async calls. */
   insertAsync(key: K | Bytes, value: V | Bytes): Promise<V | undefined> {
     return rejectOnThrow(() => Tree.#batcher(this, 'insertAsync').insert(this.#key(key), this.#value(value)))
   }
 
-  /** `remove` on this object's writer queue, in call order with its other …Async calls. */
+  /** `remove` on this object's queue of write tasks, in call order with its other …Async calls. */
   removeAsync(key: K | Bytes): Promise<V | undefined> {
     return rejectOnThrow(() => Tree.#batcher(this, 'removeAsync').remove(this.#key(key)))
   }

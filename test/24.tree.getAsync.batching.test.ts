@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path'
 import { Buffer } from 'node:buffer'
 import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { open, SledClosedError, SledCollectionNotFoundError } from 'sled-node'
+import { open, SledClosedError, SledCollectionNotFoundError, type Tree } from 'sled-node'
 import { entry, expectCleanExit, runChild } from './helpers/child.js'
 import { dbPath, tempDir } from './helpers/tmp.js'
 import { freshTree, targets } from './helpers/tree-targets.js'
@@ -437,58 +437,68 @@ describe('a failure in the middle of a tick (the batcher, with a stand-in for th
   })
 })
 
-describe('the writer threads of insertAsync / removeAsync', () => {
-  it.runIf(process.platform === 'linux')('2,000 Tree objects writing at once share at most 4 writer threads; all their writes land', async () => {
+describe('the task threads of getAsync / insertAsync / removeAsync', () => {
+  const threadNames = () =>
+    readdirSync('/proc/self/task').map((t) => {
+      try {
+        return readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim()
+      } catch {
+        return '' // a thread that ended meanwhile
+      }
+    })
+  const value = Buffer.alloc(2000, 3)
+
+  it.runIf(process.platform === 'linux').each([
+    ['writing', (t: Tree<Buffer, Buffer>, i: number) => t.insertAsync(`k${i}`, value)],
+    ['reading', (t: Tree<Buffer, Buffer>, i: number) => t.getAsync(`k${i}`)],
+  ] as const)('2,000 Tree objects %s at once share at most 4 task threads; every call lands', async (mode, call) => {
     const db = open(dbPath())
-    const threadNames = () =>
-      readdirSync('/proc/self/task').map((t) => {
-        try {
-          return readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim()
-        } catch {
-          return '' // a thread that ended meanwhile
-        }
-      })
+    if (mode === 'reading') for (let i = 0; i < 2000; i++) db.openTree(`t${i % 500}`).insert(`k${i}`, value)
     let most = 0
-    const sampler = setInterval(() => (most = Math.max(most, threadNames().filter((n) => n === 'sled-node-write').length)), 1)
-    const value = Buffer.alloc(2000, 3)
-    const calls = Array.from({ length: 2000 }, (_, i) => db.openTree(`t${i % 500}`).insertAsync(`k${i}`, value))
-    await Promise.all(calls)
+    const sampler = setInterval(() => (most = Math.max(most, threadNames().filter((n) => n === 'sled-node-task').length)), 1)
+    const results = await Promise.all(Array.from({ length: 2000 }, (_, i) => call(db.openTree(`t${i % 500}`), i)))
     clearInterval(sampler)
-    most = Math.max(most, threadNames().filter((n) => n === 'sled-node-write').length)
+    most = Math.max(most, threadNames().filter((n) => n === 'sled-node-task').length)
     expect(most).toBeGreaterThan(0)
     expect(most).toBeLessThanOrEqual(4)
+    if (mode === 'reading') expect(results.every((r) => Buffer.isBuffer(r) && r.equals(value))).toBe(true)
     for (let i = 0; i < 2000; i += 97) expect(db.openTree(`t${i % 500}`).get(`k${i}`)).toEqual(value)
     db.close()
   })
 
-
-  it('a pending write keeps the process alive until it resolves; an idle writer does not keep it', () => {
+  it.each([
+    ['write', `db.insertAsync('k', 'v')`],
+    ['read', `(db.insert('k', 'v'), db.getAsync('k'))`],
+  ])('a pending %s keeps the process alive until it resolves; an idle task thread does not keep it', (_, call) => {
     const res = runChild(
       `const db = sled.open(process.argv[1])
-      const started = Date.now()
-      db.insertAsync('k', 'v').then((previous) => {
-        console.log(JSON.stringify({ previous: previous === undefined, stored: String(db.get('k')) }))
+      ;${call}.then((result) => {
+        console.log(JSON.stringify({ result: result === undefined ? null : String(result), stored: String(db.get('k')) }))
         // no close(): the process must still end once nothing is pending
       })`,
       [dbPath(), entry],
     )
     expectCleanExit(res)
-    expect(JSON.parse(res.stdout)).toEqual({ previous: true, stored: 'v' })
+    expect(JSON.parse(res.stdout)).toEqual({ result: _ === 'write' ? null : 'v', stored: 'v' })
   })
 
-  it('a Tree object collected while its writes are pending still settles them', () => {
+  it.each([
+    ['writes', `insertAsync('k', String(i))`, `results.every((r) => r === undefined)`],
+    ['reads', `getAsync('k')`, `results.every((r, i) => String(r) === String(i))`],
+  ])('a Tree object collected while its %s are pending still settles them', (mode, call, check) => {
     const res = runChild(
       `;(async () => {
         const db = sled.open(process.argv[1])
+        if (${JSON.stringify(mode)} === 'reads') for (let i = 0; i < 50; i++) db.openTree('t' + i).insert('k', String(i))
         const pending = []
         // the Tree objects are dropped at once; only the promises are kept
-        for (let i = 0; i < 50; i++) pending.push(db.openTree('t' + i).insertAsync('k', String(i)))
+        for (let i = 0; i < 50; i++) pending.push(db.openTree('t' + i).${call})
         global.gc()
         await new Promise((r) => setImmediate(r))
         global.gc()
         const results = await Promise.all(pending)
         const stored = Array.from({ length: 50 }, (_, i) => String(db.openTree('t' + i).get('k')))
-        console.log(JSON.stringify({ results: results.every((r) => r === undefined), stored: stored.every((v, i) => v === String(i)) }))
+        console.log(JSON.stringify({ results: ${check}, stored: stored.every((v, i) => v === String(i)) }))
         db.close()
       })().catch((e) => { console.error(e); process.exitCode = 1 })`,
       [dbPath(), entry],
@@ -497,6 +507,7 @@ describe('the writer threads of insertAsync / removeAsync', () => {
     expectCleanExit(res)
     expect(JSON.parse(res.stdout)).toEqual({ results: true, stored: true })
   })
+
 
   it('closing the Db while a tick of writes runs: the running task completes, later ticks reject with SledClosedError', async () => {
     const path = dbPath()
@@ -519,22 +530,22 @@ describe('the writer threads of insertAsync / removeAsync', () => {
   })
 })
 
-describe('a writer queue whose native calls throw (WriteLine, with a stand-in native writer)', () => {
+describe('a task line whose native calls throw (TaskLine, with a stand-in native line)', () => {
   type Taken = (number | boolean | Buffer | Error)[]
-  const { WriteLine } = require(join(pkgDir, 'dist/src/write-line.js')) as {
-    WriteLine: new (make: (notify: () => void) => unknown) => { run(tree: unknown, ops: Buffer): Promise<unknown> }
+  const { TaskLine } = require(join(pkgDir, 'dist/src/task-line.js')) as {
+    TaskLine: new (make: (notify: () => void) => unknown) => { run(tree: unknown, ops: Buffer, ordered: boolean): Promise<unknown> }
   }
-  /** A native writer that records its calls; each method throws while its entry in `throws` is set. */
+  /** A native line that records its calls; each method throws while its entry in `throws` is set. */
   const standIn = () => {
     const calls: string[] = []
     const throws: { send?: Error; take?: Error; keepAlive?: Error } = {}
     let finished: Taken = []
     let notify = (): void => {}
-    const line = new WriteLine((n) => {
+    const line = new TaskLine((n) => {
       notify = n
       return {
-        send: (_tree: unknown, _ops: Buffer, id: number) => {
-          calls.push(`send ${id}`)
+        send: (_tree: unknown, _ops: Buffer, id: number, ordered: boolean) => {
+          calls.push(`send ${id}${ordered ? '' : ' alone'}`)
           if (throws.send) throw throws.send
         },
         take: (): Taken => {
@@ -561,27 +572,28 @@ describe('a writer queue whose native calls throw (WriteLine, with a stand-in na
   it('a keep-alive that throws fails the call before anything is queued', async () => {
     const w = standIn()
     w.throws.keepAlive = new Error('no ref')
-    expect(() => w.line.run({}, ops)).toThrow('no ref')
+    expect(() => w.line.run({}, ops, true)).toThrow('no ref')
     expect(w.calls).toEqual(['keepAlive true'])
     w.throws.keepAlive = undefined
-    // the next task starts from scratch: kept alive, sent, settled, let go
-    const next = w.line.run({}, ops)
+    // the next task (a task of reads, sent to run alone) starts from scratch: kept
+    // alive, sent, settled, let go
+    const next = w.line.run({}, ops, false)
     w.finish(2, Buffer.from('x'))
     expect(await next).toEqual(Buffer.from('x'))
-    expect(w.calls).toEqual(['keepAlive true', 'keepAlive true', 'send 2', 'take', 'keepAlive false'])
+    expect(w.calls).toEqual(['keepAlive true', 'keepAlive true', 'send 2 alone', 'take', 'keepAlive false'])
   })
 
   it('a send that throws lets go of the keep-alive it took, and queues nothing', () => {
     const w = standIn()
     w.throws.send = new Error('closed')
-    expect(() => w.line.run({}, ops)).toThrow('closed')
+    expect(() => w.line.run({}, ops, true)).toThrow('closed')
     expect(w.calls).toEqual(['keepAlive true', 'send 1', 'keepAlive false'])
   })
 
   it('a take that throws rejects every pending task with its error; later outcomes of those tasks are ignored', async () => {
     const w = standIn()
-    const a = w.line.run({}, ops)
-    const b = w.line.run({}, ops)
+    const a = w.line.run({}, ops, true)
+    const b = w.line.run({}, ops, true)
     const error = new Error('cannot make a value')
     w.throws.take = error
     w.finish(1, Buffer.from('a'))
@@ -591,7 +603,7 @@ describe('a writer queue whose native calls throw (WriteLine, with a stand-in na
     w.throws.take = undefined
     // task 2 finishing late settles nothing twice; a new task works
     w.finish(2, Buffer.from('b'))
-    const c = w.line.run({}, ops)
+    const c = w.line.run({}, ops, true)
     w.finish(3, Buffer.from('c'))
     expect(await c).toEqual(Buffer.from('c'))
   })

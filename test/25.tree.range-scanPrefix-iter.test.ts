@@ -160,7 +160,7 @@ describe('iteration while writing', () => {
     expect(seen).toEqual(sorted)
   })
 
-  it('stays ordered during writes from the libuv pool while iterating asynchronously', async () => {
+  it('stays ordered during insertAsync writes from another thread while iterating asynchronously', async () => {
     const { tree } = load('async-writes', Array.from({ length: 5000 }, (_, i) => Buffer.from(String(i).padStart(6, '0'))))
     const writes: Promise<unknown>[] = []
     const seen: string[] = []

@@ -1,8 +1,9 @@
-// sled-node, …Async API: the same store as sled-node, every call run on the libuv
-// pool; the harness keeps IN_FLIGHT (64) point operations in flight, as for every
-// promise-based contender. The facade coalesces the getAsync / insertAsync / removeAsync
-// calls of one tick into shared pool tasks (src/batcher.ts). The API has no getManyAsync, so
-// a read-many call issues 100 getAsync calls in one tick (two pool tasks of 50);
+// sled-node, …Async API: the same store as sled-node, every call run off the JS thread;
+// the harness keeps IN_FLIGHT (64) point operations in flight, as for every promise-based
+// contender. The facade coalesces the getAsync / insertAsync / removeAsync calls of one
+// tick into shared tasks on the binding's task threads (src/batcher.ts, src/task-line.ts).
+// The API has no getManyAsync, so a read-many call issues 100 getAsync calls in one tick
+// (two tasks of 50); batches run on the libuv pool;
 // scans use the iterators' async iteration (for await).
 
 import { IN_FLIGHT } from '../plan.mjs'

@@ -1,7 +1,9 @@
-//! Serial queues on a few shared threads: the writers of the batchers' `insertAsync` /
-//! `removeAsync` tasks (`crates/sled-node/src/writer.rs`). Each [`Serial`] runs its jobs
-//! one at a time, in the order they were submitted; the threads are shared by every
-//! `Serial` of the process, at most [`MAX_THREADS`] of them.
+//! Serial queues on a few shared threads: the tasks of the batchers' `getAsync` /
+//! `insertAsync` / `removeAsync` calls (`crates/sled-node/src/task_line.rs`). Each
+//! [`Serial`] runs its jobs one at a time, in the order they were submitted (a batcher's
+//! write tasks); a job given to [`submit_alone`] is a queue of its own and runs in
+//! parallel with the others (a batcher's read tasks). The threads are shared by every
+//! queue of the process, at most [`MAX_THREADS`] of them.
 //!
 //! Why not the libuv pool: the facade must not let two write tasks of one batcher run at
 //! once (their calls would interleave, and sled's writers contend: each retry clones the
@@ -10,7 +12,8 @@
 //! Sending it early to wait on another pool thread is worse: on the 2-core test VM the
 //! hand-over between two sleeping threads took longer than the round trip. Here the thread
 //! that finished a job takes the next job of the same queue at once (up to [`BURST`] in a
-//! row, then it lets the other queues' jobs go first).
+//! row, then it lets the other queues' jobs go first). Reads come here too for the spin
+//! below, which the libuv pool does not do.
 //!
 //! A thread starts when a queue has work and no thread is free to take it (below the cap),
 //! and ends after [`IDLE`] without work, so an idle process holds no thread. Each push
@@ -20,15 +23,21 @@
 //! while a job runs, and a parked thread is woken only after they are let go (woken
 //! earlier, it would wake only to wait for the queue's lock: a second wake-up per job).
 //!
-//! Waking a sleeping thread is what a task costs most on a VM. On the 2-core test VM a loop
-//! awaiting one `insertAsync` at a time took ~83 µs per call while each job woke a parked
-//! thread, against ~31 µs for a libuv pool round trip (`fs.promises.stat`). So a thread that
-//! runs out of work first spins for up to [`SPIN`] (one thread at a time) before it parks: a
-//! job submitted meanwhile is taken with no wake-up, and its submitter makes no system call
-//! (~33 µs per awaited call, the rest being the wake-up of the JS thread). A thread spins
-//! only if its last job came less than [`SPIN`] after it ran out of work, i.e. while jobs
-//! keep coming that fast; one whose jobs come further apart parks at once. So a spin costs
-//! at most [`SPIN`] of one core's time per job, and only when a stream of jobs slows down.
+//! Waking a sleeping thread is what a task costs most on a VM, whose idle virtual CPU the
+//! host has to wake too. On the 2-core test VM a loop awaiting one `insertAsync` at a
+//! time took ~83 µs per call while each job woke a parked thread, against ~31 µs for a
+//! libuv pool round trip (`fs.promises.stat`). So a thread that runs out of work first
+//! spins for up to [`SPIN`] (one thread at a time) before it parks: a job submitted
+//! meanwhile is taken with no wake-up, and its submitter makes no system call. A
+//! spinning CPU also stays awake for the JS thread's own wake-up when a task ends. The
+//! spin yields the CPU in a loop (`sched_yield`) rather than busy-waiting on it: any
+//! thread with work runs first. With 64 `getAsync` calls of missing keys in flight that
+//! doubled the calls per second over a busy-wait (500 k → 860 k–1.0 M; random hits
+//! +8 %), which on two cores had taken the CPU from the JS thread and the other task.
+//! A thread spins only if its last job came less than [`SPIN`] after it ran out of
+//! work, i.e. while jobs keep coming that fast; one whose jobs come further apart parks
+//! at once. So a spin costs at most [`SPIN`] of one core's otherwise idle time per job,
+//! and only while a stream of jobs lasts or when it slows down.
 
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -48,9 +57,14 @@ pub const IDLE: Duration = Duration::from_millis(200);
 /// Jobs of one queue run in a row before the queues waiting behind it get a turn.
 pub const BURST: usize = 64;
 /// How long an idle thread spins for the next job before it parks. 20 µs caught too few
-/// of the next calls of a loop awaiting one `insertAsync` at a time; 50 µs caught them
-/// (measured on the 2-core test VM, where JS takes ~10 µs from one result to the next call).
-pub const SPIN: Duration = Duration::from_micros(50);
+/// of the next calls of a loop awaiting one `insertAsync` at a time, 50 µs caught them
+/// (JS takes ~10 µs from one result to the next call). 64 `getAsync` calls of missing
+/// keys kept in flight need more: the JS thread handles one task's results while the
+/// next task runs, and a task came ~200 µs after the previous one while threads parked
+/// (a wake-up on each side), ~55 µs once one spun. 50 and 150 µs left them parking
+/// (326 and 335 k calls/s), 300 µs caught them (531–620 k/s; a busy-wait, with the
+/// tasks in order on one queue). All on the 2-core test VM.
+pub const SPIN: Duration = Duration::from_micros(300);
 
 /// One queue: its jobs, run in order.
 #[derive(Default)]
@@ -178,6 +192,13 @@ impl Serial {
     }
 }
 
+/// Runs `job` on the shared threads in no order with any other job: a queue of its own,
+/// so that jobs submitted this way run in parallel on the threads that are free. Fails as
+/// [`Serial::submit`] does.
+pub fn submit_alone(job: Job) -> std::io::Result<()> {
+    Serial::new().submit(job)
+}
+
 /// Puts `queue` on the ready list and makes sure a thread will take it: `true` when an
 /// idle thread must be woken for it (by the caller, once it holds no lock).
 fn schedule(queue: &Arc<Queue>) -> std::io::Result<bool> {
@@ -192,7 +213,7 @@ fn schedule(queue: &Arc<Queue>) -> std::io::Result<bool> {
         return Ok(false);
     }
     match thread::Builder::new()
-        .name("sled-node-write".into())
+        .name("sled-node-task".into())
         .spawn(serve)
     {
         Ok(_) => {
@@ -225,8 +246,10 @@ fn serve() {
                     let token = state.last_spinner;
                     state.spinner = token;
                     drop(state);
+                    // yielding, not spinning on the CPU: a thread that has work (the JS
+                    // thread, a task) runs first, and only otherwise idle time is spent
                     while READY.load(Ordering::Acquire) == 0 && idle_since.elapsed() < SPIN {
-                        std::hint::spin_loop();
+                        thread::yield_now();
                     }
                     state = pool.state.lock();
                     if state.spinner == token {
@@ -374,6 +397,29 @@ mod tests {
             next[q] += 1;
         }
         assert!(threads() <= MAX_THREADS);
+    }
+
+    #[test]
+    fn jobs_submitted_alone_run_in_parallel() {
+        // each job waits for the other: they finish only if two threads run them at once
+        let barrier = Arc::new(std::sync::Barrier::new(2));
+        let (tx, rx) = mpsc::channel();
+        for i in 0..2 {
+            let (barrier, tx) = (barrier.clone(), tx.clone());
+            submit_alone(Box::new(move || {
+                barrier.wait();
+                tx.send(i).expect("receiver alive");
+            }))
+            .expect("submit");
+        }
+        let mut got: Vec<_> = (0..2)
+            .map(|_| {
+                rx.recv_timeout(Duration::from_secs(10))
+                    .expect("both jobs ran")
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got, [0, 1]);
     }
 
     #[test]

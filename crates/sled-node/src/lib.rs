@@ -20,9 +20,10 @@
 //! when their bytes fit in the thread's scratch buffer, small values coming back in
 //! the thread's value arena, `arena.rs`); `…Async`
 //! methods run on the libuv pool (each task beside the type it belongs to: `db.rs`,
-//! `tree.rs`, `iter.rs`), except the tasks of a Tree object's point calls with a write,
-//! which run in order on that object's queue of the shared writer threads (`writer.rs`,
-//! `core:serial.rs`); each watched tree has one pump thread (`core:watch.rs`); a backup
+//! `tree.rs`, `iter.rs`), except the tasks of a Tree object's point calls
+//! (`getAsync`, `insertAsync`, `removeAsync`), which run on the shared task threads
+//! (`task_line.rs`, `core:serial.rs`): those with a write in order on that object's
+//! queue, those of reads alone in parallel; each watched tree has one pump thread (`core:watch.rs`); a backup
 //! copies on the pool (`core:backup.rs`, `backup_job.rs`).
 //! Every entry point runs inside `boundary::guard` (`core:guard.rs`: panics become `SLED_PANIC`; calls
 //! from a transaction callback become `SLED_TRANSACTION_MISUSE`). The napi-free parts
@@ -95,11 +96,13 @@
 //!   `watchPrefix` (the backlog, at most 1,280 events) while they move events into
 //!   queues; each **subscriber queue** and its **notify** mutex are held only to push,
 //!   take or mark closed. JS is woken after these are released.
-//! - **Writer queues and their pool** (`core:serial.rs`: a mutex per queue; one mutex and
+//! - **Task queues and their threads** (`core:serial.rs`: a mutex per queue; one mutex and
 //!   condvar for the shared threads' ready list): held only to push or pop, never while a
 //!   task runs (queue → pool where both are held); idle threads wait on the condvar only for
-//!   work. A writer task takes locks as a pool task does (the slot's read side, per op the
-//!   backup gate). Its **finished list** and **notify** mutexes (`writer.rs`) are leaves,
+//!   work. A task takes locks as a pool task does (the slot's read side, per write op the
+//!   backup gate), and none waits for JS or for another task, so a task waiting for a free
+//!   thread waits only for running tasks to end. A line's **finished list** and **notify**
+//!   mutexes (`task_line.rs`) are leaves,
 //!   held to push or take outcomes or for one call on the threadsafe function, never
 //!   together.
 //! - **Transaction callback**: no lock of ours is held while it runs (only pins).
@@ -143,7 +146,7 @@ mod options;
 #[cfg_attr(test, allow(dead_code))]
 mod scratch;
 mod subscriber;
+mod task_line;
 #[cfg_attr(test, allow(dead_code))]
 mod transaction;
 mod tree;
-mod writer;

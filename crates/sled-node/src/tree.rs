@@ -222,17 +222,6 @@ impl NativeTree {
             }))
         })
     }
-
-    /// The `getAsync` / `insertAsync` / `removeAsync` calls of one tick, packed in one
-    /// Buffer (`sled_core::batch::decode`, gets allowed) and run in order by one pool
-    /// task. Resolves with their results packed as `getMany`'s (the value read, or the
-    /// previous value), or, when op `i` failed, with `[the results of ops 0..i, its
-    /// error]`; the ops after `i` were not run. Rejects when the first op failed.
-    /// (The facade sends tasks with a write to its batcher's writer instead, `writer.rs`.)
-    #[napi(ts_return_type = "Promise<Buffer | [Buffer, Error]>")]
-    pub fn ops_async(&self, ops: &[u8]) -> Result<AsyncTask<OpsTask>> {
-        self.ops_task(ops).map(AsyncTask::new)
-    }
 }
 
 #[napi]
@@ -392,9 +381,13 @@ impl Task for ApplyTask {
     }
 }
 
-/// The point calls of one tick (`opsAsync`): the pool hop is paid once per tick, not
-/// once per call. Each op is its own sled call, in order; writes go through the slot's
-/// write path, as `insert` / `remove` do.
+/// The `getAsync` / `insertAsync` / `removeAsync` calls of one tick, packed in one
+/// Buffer (`sled_core::batch::decode`, gets allowed), run by one task of a task line
+/// (`task_line.rs`): the hop to another thread is paid once per tick, not once per call.
+/// Each op is its own sled call, in order; writes go through the slot's write path, as
+/// `insert` / `remove` do. The outcome: the results packed as `getMany`'s (the value
+/// read, or the previous value) and, when op `i` failed, its error; the ops after `i`
+/// were not run.
 pub struct OpsTask {
     slot: Arc<Slot>,
     /// The packed ops, checked by `decode` when the task was made.
@@ -413,22 +406,6 @@ fn op_name(op: &sled_core::batch::Op) -> &'static str {
 
 /// The results of the ops that ran and, if one failed, its error (the rest did not run).
 pub struct OpsOutcome(Vec<Option<sled::IVec>>, Option<sled_core::Error>);
-
-impl Task for OpsTask {
-    type Output = OpsOutcome;
-    type JsValue = OpsOutcome;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        Ok(self.run())
-    }
-
-    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        // nothing ran: the promise rejects, for every call alike
-        output
-            .ran()
-            .map_err(|error| crate::js_error::value(env.raw(), error.into()))
-    }
-}
 
 impl OpsOutcome {
     /// The outcome, or the error of a task none of whose ops ran.

@@ -1,10 +1,11 @@
-//! `NativeWriter`: the writer of one batcher's write tasks (the `insertAsync` /
-//! `removeAsync` calls of a tick, with any `getAsync` among them), run one at a time
-//! and in order on a serial queue of the writer threads (`core:serial.rs`, which says
-//! why not on the libuv pool). A finished task's outcome waits in `finished` until the
-//! facade takes it; the first one to arrive wakes JS through a weak threadsafe function,
-//! which the facade refs only while tasks are pending, as for a subscriber
-//! (`subscriber.rs`).
+//! `NativeTaskLine`: runs one batcher's tasks (the `getAsync` / `insertAsync` /
+//! `removeAsync` calls of a tick) on the shared task threads (`core:serial.rs`, which says
+//! why not on the libuv pool): a task with a write one at a time and in order on the
+//! line's serial queue, a task of reads alone on a queue of its own, in parallel with
+//! the others (the facade sends it only while none of the line's write tasks runs). A
+//! finished task's outcome waits in `finished` until the facade takes it; the first one
+//! to arrive wakes JS through a weak threadsafe function, which the facade refs only
+//! while tasks are pending, as for a subscriber (`subscriber.rs`).
 
 use std::sync::Arc;
 
@@ -29,22 +30,22 @@ struct Finished {
 }
 
 #[napi]
-pub struct NativeWriter {
+pub struct NativeTaskLine {
     serial: Serial,
     finished: Arc<Finished>,
 }
 
 #[napi]
-impl NativeWriter {
+impl NativeTaskLine {
     /// `notify` is called (on the JS thread) when finished tasks wait to be taken.
     #[napi(constructor)]
-    pub fn new(notify: Function<(), ()>) -> Result<NativeWriter> {
+    pub fn new(notify: Function<(), ()>) -> Result<NativeTaskLine> {
         let notify: Tsfn = notify
             .build_threadsafe_function()
             .callee_handled::<false>()
             .weak::<true>()
             .build()?;
-        Ok(NativeWriter {
+        Ok(NativeTaskLine {
             serial: Serial::new(),
             finished: Arc::new(Finished {
                 outcomes: Mutex::new(Vec::new()),
@@ -53,10 +54,11 @@ impl NativeWriter {
         })
     }
 
-    /// Queues the packed `ops` of `tree` as task `id`, after the tasks sent before it.
-    /// A closed handle or a malformed list throws here, and nothing is queued.
+    /// Queues the packed `ops` of `tree` as task `id`: when `ordered`, after the ordered
+    /// tasks sent before it; otherwise to run at once on a free thread. A closed handle or
+    /// a malformed list throws here, and nothing is queued.
     #[napi]
-    pub fn send(&self, tree: &NativeTree, ops: &[u8], id: u32) -> Result<()> {
+    pub fn send(&self, tree: &NativeTree, ops: &[u8], id: u32, ordered: bool) -> Result<()> {
         let task = tree.ops_task(ops)?;
         let op = task.name();
         let subject = tree.slot().subject.clone();
@@ -77,14 +79,17 @@ impl NativeWriter {
             }
         });
         guard(op, || {
-            self.serial
-                .submit(job)
-                .map_err(|e| from_io(op, &subject, &e))
+            let submitted = if ordered {
+                self.serial.submit(job)
+            } else {
+                sled_core::serial::submit_alone(job)
+            };
+            submitted.map_err(|e| from_io(op, &subject, &e))
         })
     }
 
     /// The tasks finished since the last call, as `[id, failed, result]` triples: the
-    /// task's results packed as `opsAsync` resolves with them, or (`failed`) the error of
+    /// task's results packed (`OpsOutcome`), or (`failed`) the error of
     /// a task none of whose ops ran.
     #[napi(ts_return_type = "Array<number | boolean | Buffer | [Buffer, Error] | Error>")]
     pub fn take(&self, env: Env) -> Result<Unknown<'_>> {

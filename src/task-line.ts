@@ -1,28 +1,28 @@
-// The write tasks of one batcher (src/batcher.ts) on a native serial queue, run in the order
-// sent on the shared writer threads (crates/sled-node/src/writer.rs; crates/sled-core/src/
-// serial.rs says why not on the libuv pool): `run` returns a promise per task, settled once
-// it has run.
+// The tasks of one batcher (src/batcher.ts) on the shared native task threads
+// (crates/sled-node/src/task_line.rs; crates/sled-core/src/serial.rs says why not on the
+// libuv pool): tasks with a write run in the order sent, one at a time; tasks of reads
+// alone run at once, in parallel. `run` returns a promise per task, settled once it has run.
 
 import type { Buffer } from 'node:buffer'
 import type { Results } from './batcher.js'
-import { newNativeWriter, type NativeTree, type NativeWriter } from './native.js'
+import { newNativeTaskLine, type NativeTaskLine, type NativeTree } from './native.js'
 
 type Pending = { resolve: (results: Results) => void; reject: (error: unknown) => void }
 
 /**
- * Lines with tasks pending. The native writer wakes a line through a weak reference (so
+ * Lines with tasks pending. The native line wakes a line through a weak reference (so
  * that a forgotten Tree object can be collected with its line); while a task is pending,
  * its line must not be collected, though the caller may hold only the promise.
  */
-const busy = new Set<WriteLine>()
+const busy = new Set<TaskLine>()
 
-export class WriteLine {
-  readonly #native: NativeWriter
+export class TaskLine {
+  readonly #native: NativeTaskLine
   readonly #pending = new Map<number, Pending>()
   #last = 0
 
-  /** `makeNative`: the native writer's constructor (a stand-in in the tests). */
-  constructor(makeNative: (notify: () => void) => NativeWriter = newNativeWriter) {
+  /** `makeNative`: the native line's constructor (a stand-in in the tests). */
+  constructor(makeNative: (notify: () => void) => NativeTaskLine = newNativeTaskLine) {
     const line = new WeakRef(this)
     this.#native = makeNative(() => {
       const self = line.deref()
@@ -30,15 +30,15 @@ export class WriteLine {
     })
   }
 
-  /** Queues the packed `ops` of `tree` after the tasks sent before (throws, queueing nothing, when `tree` is closed or the list malformed, or the process cannot be kept alive for it). */
-  run(tree: NativeTree, ops: Buffer): Promise<Results> {
+  /** Queues the packed `ops` of `tree`: when `ordered`, after the ordered tasks sent before, otherwise to run at once (throws, queueing nothing, when `tree` is closed or the list malformed, or the process cannot be kept alive for it). */
+  run(tree: NativeTree, ops: Buffer, ordered: boolean): Promise<Results> {
     const id = (this.#last = (this.#last + 1) >>> 0)
     const first = this.#pending.size === 0
     // before the send: once a task is queued, nothing here may throw, or its caller
     // would see an error for a write that lands
     if (first) this.#native.keepAlive(true)
     try {
-      this.#native.send(tree, ops, id)
+      this.#native.send(tree, ops, id, ordered)
     } catch (error) {
       if (first) this.#native.keepAlive(false)
       throw error
@@ -49,7 +49,7 @@ export class WriteLine {
   }
 
   #deliver(): void {
-    let taken: ReturnType<NativeWriter['take']>
+    let taken: ReturnType<NativeTaskLine['take']>
     try {
       taken = this.#native.take()
     } catch (error) {
