@@ -107,7 +107,7 @@ impl NativeTaskLine {
             items.push(unsafe { bool::to_napi_value(raw, failed)? });
             items.push(value);
         }
-        let array = crate::bytes::array(raw, &items, "the finished write tasks")?;
+        let array = crate::bytes::array(raw, &items, "the finished tasks")?;
         // SAFETY: a value of this environment, in this call's scope
         Ok(unsafe { Unknown::from_raw_unchecked(raw, array) })
     }
