@@ -100,9 +100,10 @@
 //!   condvar for the shared threads' ready list): held only to push or pop, never while a
 //!   task runs (queue → pool where both are held); idle threads wait on the condvar only for
 //!   work. A task takes locks as a pool task does (the slot's read side, per write op the
-//!   backup gate), and none waits for JS or for another task, so a task waiting for a free
-//!   thread waits only for running tasks to end. A line's **finished list** and **notify**
-//!   mutexes (`task_line.rs`) are leaves,
+//!   backup gate). None waits for another task; the only JS one can wait for is a
+//!   transaction's callback, which holds sled's lock and needs nothing from the task
+//!   threads. So a task waiting for a free thread waits only for running tasks to end. A
+//!   line's **finished list** and **notify** mutexes (`task_line.rs`) are leaves,
 //!   held to push or take outcomes or for one call on the threadsafe function, never
 //!   together.
 //! - **Transaction callback**: no lock of ours is held while it runs (only pins).
