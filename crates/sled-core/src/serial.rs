@@ -17,7 +17,7 @@
 //!
 //! A thread starts when a queue has work and no thread is free to take it (below the cap),
 //! and ends after [`IDLE`] without work, so an idle process holds no thread. Each push
-//! claims one thread that runs no job (the spinning one, else a parked one not already
+//! claims one thread that runs no job (a spinning one, else a parked one not already
 //! woken for an earlier push), so a job waits for another queue's job only when all
 //! [`MAX_THREADS`] threads run one. The locks here are held only to push or pop, never
 //! while a job runs, and a parked thread is woken only after they are let go (woken
