@@ -1,6 +1,7 @@
 // Coalesces the getAsync / insertAsync / removeAsync calls of one tick on one Tree object
-// into one task (on the shared task threads, src/task-line.ts): a round trip to another thread costs tens of microseconds (~30 µs on the 2-core
-// test VM), far more than a sled read or a cached write, so the calls in flight share it.
+// into one task (on the shared task threads, src/task-line.ts): a round trip to another
+// thread costs tens of microseconds (~30 µs on the 2-core test VM), far more than a sled
+// read or a cached write, so the calls in flight share it.
 // The calls are packed into one Buffer as they are made (which copies their keys and
 // values) in the format of a batch (crates/sled-core/src/batch.rs, `decode`), and the
 // native task runs them in call order, each its own sled call.

@@ -213,10 +213,10 @@ export class Tree<K = Buffer, V = Buffer> {
 
   /**
    * The batcher of this Tree object's getAsync / insertAsync / removeAsync calls, after the
-   * checks they share: the calls of one tick share pool tasks (see Batcher), so many calls
-   * in flight cost far less than one task each (on the shared task threads, src/task-line.ts). It copies keys and values at the call,
-   * which the caller (or a codec that reuses its output buffer) could change before the
-   * task is made at the end of the tick.
+   * checks they share: the calls of one tick share tasks on the shared task threads (see
+   * Batcher, src/task-line.ts), so many calls in flight cost far less than one task each.
+   * It copies keys and values at the call, which the caller (or a codec that reuses its
+   * output buffer) could change before the task is made at the end of the tick.
    */
   static #batcher<K, V>(self: Tree<K, V>, op: string): Batcher<V | undefined> {
     const native = Tree.#of(self)

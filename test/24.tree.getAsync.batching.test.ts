@@ -469,7 +469,7 @@ describe('the task threads of getAsync / insertAsync / removeAsync', () => {
   it.each([
     ['write', `db.insertAsync('k', 'v')`],
     ['read', `(db.insert('k', 'v'), db.getAsync('k'))`],
-  ])('a pending %s keeps the process alive until it resolves; an idle task thread does not keep it', (_, call) => {
+  ])('a pending %s keeps the process alive until it resolves; an idle task thread does not keep it', (kind, call) => {
     const res = runChild(
       `const db = sled.open(process.argv[1])
       ;${call}.then((result) => {
@@ -479,17 +479,17 @@ describe('the task threads of getAsync / insertAsync / removeAsync', () => {
       [dbPath(), entry],
     )
     expectCleanExit(res)
-    expect(JSON.parse(res.stdout)).toEqual({ result: _ === 'write' ? null : 'v', stored: 'v' })
+    expect(JSON.parse(res.stdout)).toEqual({ result: kind === 'write' ? null : 'v', stored: 'v' })
   })
 
   it.each([
-    ['writes', `insertAsync('k', String(i))`, `results.every((r) => r === undefined)`],
-    ['reads', `getAsync('k')`, `results.every((r, i) => String(r) === String(i))`],
-  ])('a Tree object collected while its %s are pending still settles them', (mode, call, check) => {
+    ['writes', '', `insertAsync('k', String(i))`, `results.every((r) => r === undefined)`],
+    ['reads', `for (let i = 0; i < 50; i++) db.openTree('t' + i).insert('k', String(i))`, `getAsync('k')`, `results.every((r, i) => String(r) === String(i))`],
+  ])('a Tree object collected while its %s are pending still settles them', (_kind, setup, call, check) => {
     const res = runChild(
       `;(async () => {
         const db = sled.open(process.argv[1])
-        if (${JSON.stringify(mode)} === 'reads') for (let i = 0; i < 50; i++) db.openTree('t' + i).insert('k', String(i))
+        ${setup}
         const pending = []
         // the Tree objects are dropped at once; only the promises are kept
         for (let i = 0; i < 50; i++) pending.push(db.openTree('t' + i).${call})
