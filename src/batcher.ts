@@ -1,7 +1,7 @@
-// Coalesces the getAsync / insertAsync / removeAsync calls of one tick on one Tree object
-// into one task (on the shared task threads, src/task-line.ts): a round trip to another
-// thread costs tens of microseconds (~30 µs on the 2-core test VM), far more than a sled
-// read or a cached write, so the calls in flight share it.
+// Coalesces the getAsync / getManyAsync / insertAsync / removeAsync calls of one tick on
+// one Tree object into one task (on the shared task threads, src/task-line.ts): a round
+// trip to another thread costs tens of microseconds (~30 µs on the 2-core test VM), far
+// more than a sled read or a cached write, so the calls in flight share it.
 // The calls are packed into one Buffer as they are made (which copies their keys and
 // values) in the format of a batch (crates/sled-core/src/batch.rs, `decode`), and the
 // native task runs them in call order, each its own sled call.
@@ -11,7 +11,11 @@ import { unpackValues } from './native.js'
 import { GET, INSERT, PackedOps, REMOVE } from './packed-ops.js'
 import { rejectOnThrow } from './reject.js'
 
-type Waiter<T> = { resolve: (value: T) => void; reject: (error: unknown) => void; at: number }
+/**
+ * A call waiting for its results: one op's (`many` undefined), or the `many` ops of a
+ * getManyAsync, resolved together as an array. `at`: the byte of the tick's list where its ops start.
+ */
+type Waiter<T> = { resolve: (value: T | T[]) => void; reject: (error: unknown) => void; at: number; many?: number }
 
 /** What the native task resolves with: the results packed, or those of the ops before a failed one and its error. */
 export type Results = Buffer | [Buffer, Error]
@@ -24,8 +28,8 @@ export type Results = Buffer | [Buffer, Error]
 const MAX_READS = 128
 
 /**
- * A tick of at least this many calls, made while none of this batcher's tasks is running,
- * goes out in two halves. Otherwise the JS thread would wait while the pool runs the whole
+ * A tick of at least this many ops (each key of a getManyAsync counts), made while none of
+ * this batcher's tasks is running, goes out in two halves. Otherwise the JS thread would wait while the pool runs the whole
  * tick, and the pool would wait while JS handles the results (whose callers make the next
  * calls). Reads alone: the two halves run at once. With a write: the second half starts
  * when the first has finished, before JS handles the first half's results, so the two
@@ -65,6 +69,8 @@ type Task<T> = {
 export class Batcher<T> {
   #ops = new PackedOps(4096)
   #waiters: Waiter<T>[] = []
+  /** The ops of this tick's calls (a getManyAsync counts its keys). */
+  #count = 0
   #writes = false
   /** Tasks waiting for their turn, in call order. */
   readonly #waiting: Task<T>[] = []
@@ -91,6 +97,22 @@ export class Batcher<T> {
     return this.#queue(GET, key, undefined)
   }
 
+  /** The values of `keys` (none: resolves at the end of the tick with []), read after the calls made before this one in this tick, in one task. */
+  getMany(keys: Uint8Array[]): Promise<T[]> {
+    // in two halves, which the tick may send as two tasks that run at once
+    const half = keys.length >= SPLIT ? keys.length >> 1 : keys.length
+    const first = this.#readAll(keys, 0, half)
+    if (half === keys.length) return first
+    const second = this.#readAll(keys, half, keys.length)
+    return Promise.all([first, second]).then(([a, b]) => a.concat(b))
+  }
+
+  #readAll(keys: Uint8Array[], start: number, end: number): Promise<T[]> {
+    const at = this.#ops.bytes().length
+    for (let i = start; i < end; i++) this.#ops.push(GET, keys[i] as Uint8Array)
+    return this.#wait<T[]>(at, end - start)
+  }
+
   /** Inserts `value` under `key`, after the calls made before this one in this tick; resolves with the previous value. */
   insert(key: Uint8Array, value: Uint8Array): Promise<T> {
     this.#writes = true
@@ -104,12 +126,17 @@ export class Batcher<T> {
   }
 
   #queue(op: number, key: Uint8Array, value: Uint8Array | undefined): Promise<T> {
-    const at = this.#ops.push(op, key, value)
-    return new Promise<T>((resolve, reject) => {
+    return this.#wait<T>(this.#ops.push(op, key, value))
+  }
+
+  /** Waits for the results of the ops pushed from byte `at` on: one, or `many` as an array. */
+  #wait<R extends T | T[]>(at: number, many?: number): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
       const waiters = this.#waiters
       if (waiters.length === 0) process.nextTick(this.#flushTick)
-      waiters.push({ resolve, reject, at })
-      if (waiters.length === MAX_READS && !this.#writes) this.#flush()
+      waiters.push({ resolve: resolve as (value: T | T[]) => void, reject, at, ...(many === undefined ? {} : { many }) })
+      this.#count += many ?? 1
+      if (this.#count >= MAX_READS && !this.#writes) this.#flush()
     })
   }
 
@@ -121,10 +148,11 @@ export class Batcher<T> {
     const ops = this.#ops
     const writes = this.#writes
     let fresh: Task<T>[]
-    if (this.#reading + this.#writing > 0 || waiters.length < SPLIT) {
+    // the first waiter at or past half of the tick's ops (a getManyAsync is two waiters)
+    const half = waiters.length < 2 ? 0 : Batcher.#half(waiters, this.#count)
+    if (this.#reading + this.#writing > 0 || this.#count < SPLIT || half === 0) {
       fresh = [{ ops: ops.bytes(), waiters, writes }]
     } else {
-      const half = waiters.length >> 1
       const middle = (waiters[half] as Waiter<T>).at
       const tail: Task<T> = { ops: ops.bytes(middle), waiters: waiters.slice(half), writes, held: writes }
       fresh = [{ ops: ops.bytes(0, middle), waiters: waiters.slice(0, half), writes, ...(writes ? { rest: tail } : {}) }, tail]
@@ -135,8 +163,19 @@ export class Batcher<T> {
     // side copied the list of a task that started)
     for (const task of fresh) if (this.#waiting.includes(task)) task.ops = Buffer.from(task.ops)
     this.#waiters = []
+    this.#count = 0
     this.#writes = false
     ops.clear(KEEP_BYTES)
+  }
+
+  /** The index of the first waiter whose ops start at or after half of `count`. */
+  static #half<T>(waiters: Waiter<T>[], count: number): number {
+    let ops = 0
+    for (let i = 0; i < waiters.length; i++) {
+      if (ops >= count >> 1) return i
+      ops += (waiters[i] as Waiter<T>).many ?? 1
+    }
+    return waiters.length - 1
   }
 
   /** Starts the queued tasks whose turn it is, in order. */
@@ -185,16 +224,19 @@ export class Batcher<T> {
     const [packed, error] = Array.isArray(results) ? results : [results, undefined]
     // each value copied out of the packed buffer, as `get` returns it: its own (pooled)
     // Buffer, which neither keeps the batch alive nor shares its memory
-    const values = unpackValues(packed, waiters.length, true)
-    for (let i = 0; i < waiters.length; i++) {
-      const waiter = waiters[i] as Waiter<T>
-      if (i >= values.length) {
+    const values = unpackValues(packed, waiters.reduce((n, w) => n + (w.many ?? 1), 0), true)
+    let next = 0
+    for (const waiter of waiters) {
+      const first = next
+      next += waiter.many ?? 1
+      // a getManyAsync whose keys were not all read rejects: its first unread key failed
+      if (next > values.length) {
         waiter.reject(error)
         continue
       }
-      let decoded: T
+      let decoded: T | T[]
       try {
-        decoded = this.#decode(values[i])
+        decoded = waiter.many === undefined ? this.#decode(values[first]) : values.slice(first, next).map(this.#decode)
       } catch (decodeError) {
         waiter.reject(decodeError)
         continue

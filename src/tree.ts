@@ -234,6 +234,18 @@ export class Tree<K = Buffer, V = Buffer> {
     return rejectOnThrow(() => Tree.#batcher(this, 'getAsync').get(this.#key(key)))
   }
 
+  /** `getMany` on the task threads, in one task, in call order with this object's other …Async calls. */
+  getManyAsync(keys: (K | Bytes)[]): Promise<(V | undefined)[]> {
+    return rejectOnThrow(() => {
+      const batcher = Tree.#batcher(this, 'getManyAsync')
+      const list = requireArray(keys, 'keys').map((key, i) => this.#key(key, `keys[${i}]`))
+      // a closed or dropped tree is refused here under this method's name (the task would
+      // name its first call), and so is one when `keys` is empty, which sends no task
+      Tree.#of(this).usable('getManyAsync')
+      return list.length > 0 ? batcher.getMany(list) : Promise.resolve([])
+    })
+  }
+
   /** `insert` on this object's queue of write tasks, in call order with its other …Async calls. */
   insertAsync(key: K | Bytes, value: V | Bytes): Promise<V | undefined> {
     return rejectOnThrow(() => Tree.#batcher(this, 'insertAsync').insert(this.#key(key), this.#value(value)))

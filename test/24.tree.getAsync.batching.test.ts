@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path'
 import { Buffer } from 'node:buffer'
 import { readdirSync, readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { open, SledClosedError, SledCollectionNotFoundError, type Tree } from 'sled-node'
+import { open, SledClosedError, SledCollectionNotFoundError, type Db, type Tree } from 'sled-node'
 import { entry, expectCleanExit, runChild } from './helpers/child.js'
 import { dbPath, tempDir } from './helpers/tmp.js'
 import { freshTree, targets } from './helpers/tree-targets.js'
@@ -18,13 +18,30 @@ type Results = Buffer | [Buffer, Error]
 const { Batcher } = require(join(pkgDir, 'dist/src/batcher.js')) as {
   Batcher: new (run: (ops: Buffer, writes: boolean) => Promise<Results>, decode: (v: Buffer | undefined) => unknown) => {
     get(key: Uint8Array): Promise<unknown>
+    getMany(keys: Uint8Array[]): Promise<unknown[]>
     insert(key: Uint8Array, value: Uint8Array): Promise<unknown>
   }
 }
+/** Bytes of one packed get of a 1-byte key: op, key length, key. */
+const GET_BYTES = 6
 /** Bytes of one packed insert of a 1-byte key and a 1-byte value: op, key length, key, value length, value. */
 const INSERT_BYTES = 11
 /** A batcher over the stand-in task `run`, whose values decode to strings. */
 const stringBatcher = (run: (ops: Buffer, writes: boolean) => Promise<Results>) => new Batcher(run, (v) => v?.toString())
+/** A batcher whose stand-in tasks each take 5 ms and answer `answer(ops)`; `seen` records each task's list, and whether two ran at once. */
+function timedBatcher(answer: (ops: Buffer) => Results) {
+  const seen = { lists: [] as Buffer[], overlapped: false }
+  let running = 0
+  const batcher = stringBatcher(async (ops) => {
+    seen.overlapped ||= running > 0
+    running++
+    seen.lists.push(Buffer.from(ops))
+    await new Promise((resolve) => setTimeout(resolve, 5))
+    running--
+    return answer(ops)
+  })
+  return { batcher, seen }
+}
 /** Results packed as the native side packs them: `[len u32 LE][bytes]`, absent as 0xffffffff. */
 const packed = (values: (string | undefined)[]): Buffer =>
   Buffer.concat(values.map((v) => (v === undefined ? Buffer.from([255, 255, 255, 255]) : Buffer.concat([Buffer.alloc(4), Buffer.from(v)]).fill(v.length, 0, 1))))
@@ -48,16 +65,17 @@ describe('getAsync batching', () => {
     db.close()
   })
 
-  it('reads the key as it was at the call, though the caller changes its Buffer right after', async () => {
+  it.each([
+    ['getAsync', (db: Db, key: Buffer) => Promise.all([db.getAsync(key), db.getAsync('b')])],
+    ['getManyAsync', (db: Db, key: Buffer) => db.getManyAsync([key, 'b'])],
+  ])('%s reads the key as it was at the call, though the caller changes its Buffer right after', async (_name, read) => {
     const db = open(dbPath())
     db.insert('a', '1')
     db.insert('b', '2')
     const key = Buffer.from('a')
-    const first = db.getAsync(key)
-    const second = db.getAsync('b')
+    const values = read(db, key)
     key.write('b')
-    expect(await first).toEqual(Buffer.from('1'))
-    expect(await second).toEqual(Buffer.from('2'))
+    expect(await values).toEqual([Buffer.from('1'), Buffer.from('2')])
     db.close()
   })
 
@@ -73,12 +91,15 @@ describe('getAsync batching', () => {
     db.close()
   })
 
-  it('each value read in a batch is a Buffer of its own, as get returns', async () => {
+  it.each([
+    ['getAsync', (db: Db) => Promise.all([db.getAsync('small'), db.getAsync('big')])],
+    ['getManyAsync', (db: Db) => db.getManyAsync(['small', 'big'])],
+  ])('each value read in a batch by %s is a Buffer of its own, as get returns', async (_name, read) => {
     const db = open(dbPath())
     const big = Buffer.alloc(1 << 20, 1)
     db.insert('small', Buffer.from([1, 2, 3, 4, 5, 6, 7, 8]))
     db.insert('big', big)
-    const [small, large] = (await Promise.all([db.getAsync('small'), db.getAsync('big')])) as [Buffer, Buffer]
+    const [small, large] = (await read(db)) as [Buffer, Buffer]
     expect(large.equals(big)).toBe(true)
     // not a view into one packed buffer holding both (which would keep 1 MiB alive for 8 bytes)
     expect(small.buffer).not.toBe(large.buffer)
@@ -310,6 +331,91 @@ describe('insertAsync / removeAsync batching with a running backup', () => {
   })
 })
 
+describe('getManyAsync', () => {
+  it('resolves with the value of every key in key order (undefined when missing), in one call of any size', async () => {
+    const db = open(dbPath())
+    const tree = db.openTree<string, string>('t', { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+    for (let i = 0; i < 1000; i += 2) tree.insert(`k${i}`, i % 10 === 0 ? '' : `v${i}`)
+    const expected = (i: number) => (i % 2 === 1 ? undefined : i % 10 === 0 ? '' : `v${i}`)
+    // 1,000 keys (more than a task of reads holds), 17 (halves of 8 and 9), 1, none
+    for (const n of [1000, 17, 1, 0]) {
+      const keys = Array.from({ length: n }, (_, i) => `k${(i * 7) % 1000}`)
+      expect(await tree.getManyAsync(keys), `${n} keys`).toEqual(keys.map((_, i) => expected((i * 7) % 1000)))
+    }
+    // the same key twice, and a key absent from the tree
+    expect(await tree.getManyAsync(['k2', 'none', 'k2'])).toEqual(['v2', undefined, 'v2'])
+    db.close()
+  })
+
+  it('reads after the …Async calls made before it on the same object, in this tick and earlier ones', async () => {
+    const db = open(dbPath(), { valueEncoding: 'utf8' })
+    db.insert('a', '1')
+    const earlier = db.insertAsync('b', '2')
+    await new Promise((resolve) => setImmediate(resolve))
+    const calls = [db.insertAsync('c', '3'), db.getManyAsync(['a', 'b', 'c']), db.removeAsync('a'), db.getManyAsync(['a', 'b', 'c'])]
+    expect(await Promise.all([earlier, ...calls])).toEqual([undefined, undefined, ['1', '2', '3'], '1', [undefined, '2', '3']])
+    db.close()
+  })
+
+  it('rejects bad input (not an array, a bad key, named by its index) without affecting the other calls of the tick', async () => {
+    const db = open(dbPath())
+    db.insert('a', '1')
+    const results = await outcomes<unknown>([
+      db.getAsync('a'),
+      db.getManyAsync('a' as never),
+      db.getManyAsync(new Set(['a']) as never),
+      db.getManyAsync(['a', 42 as never]),
+      db.getManyAsync(['a']),
+    ])
+    expect(results.map((r) => r.ok)).toEqual([true, false, false, false, true])
+    for (const r of results.slice(1, 4)) expect(r).toMatchObject({ ok: false, error: { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' } })
+    expect(((results[3] as { error: Error }).error).message).toContain('"keys[1]"')
+    expect(results[4]).toEqual({ ok: true, value: [Buffer.from('1')] })
+    db.close()
+  })
+
+  it('a value its encoding cannot decode rejects the whole call; the other calls of the tick resolve', async () => {
+    const db = open(dbPath())
+    const tree = db.openTree<string, { n: number }>('json', { keyEncoding: 'utf8', valueEncoding: 'json' })
+    tree.insert('good', { n: 1 })
+    db.openTree('json').insert('bad', '{not json')
+    const results = await outcomes<unknown>([tree.getManyAsync(['good', 'bad']), tree.getAsync('good')])
+    expect((results[0] as { error: unknown }).error).toBeInstanceOf(SyntaxError)
+    expect(results[1]).toEqual({ ok: true, value: { n: 1 } })
+    db.close()
+  })
+
+  it('a closed or dropped tree rejects, named getManyAsync, also with no keys; in a transaction callback, SLED_TRANSACTION_MISUSE', async () => {
+    const db = open(dbPath())
+    const tree = db.openTree('t')
+    db.dropTree('t')
+    for (const keys of [['a'], []]) {
+      const error = await tree.getManyAsync(keys).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(SledCollectionNotFoundError)
+      expect((error as Error).message).toMatch(/^getManyAsync on tree "t" of /)
+    }
+    let inside: Promise<unknown> | undefined
+    db.transaction(() => {
+      inside = db.getManyAsync(['a'])
+    })
+    await expect(inside).rejects.toMatchObject({ code: 'SLED_TRANSACTION_MISUSE' })
+    db.close()
+    for (const keys of [['a'], []]) {
+      const error = await db.getManyAsync(keys).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(SledClosedError)
+      expect((error as Error).message).toMatch(/^getManyAsync on the default tree of .*: the handle is closed$/)
+    }
+  })
+
+  it('closing the Db in the tick of the call rejects it with SledClosedError', async () => {
+    const db = open(dbPath())
+    db.insert('a', '1')
+    const pending = db.getManyAsync(Array.from({ length: 10 }, () => 'a'))
+    db.close()
+    await expect(pending).rejects.toBeInstanceOf(SledClosedError)
+  })
+})
+
 describe('a failure in the middle of a tick (the batcher, with a stand-in for the native task)', () => {
   const key = Buffer.from('k')
   it('the calls before the failed one resolve, it and the ones after reject with its error', async () => {
@@ -325,21 +431,12 @@ describe('a failure in the middle of a tick (the batcher, with a stand-in for th
   })
 
   it('a tick of many writes runs in two halves, the second only after the first has finished', async () => {
-    const lists: Buffer[] = []
-    let running = 0
-    let overlapped = false
-    const batcher = stringBatcher(async (ops) => {
-      overlapped ||= running > 0
-      running++
-      lists.push(Buffer.from(ops))
-      await new Promise((resolve) => setTimeout(resolve, 5))
-      running--
-      return packed(Array.from({ length: ops.length / INSERT_BYTES }, () => 'p'))
-    })
+    const { batcher, seen } = timedBatcher((ops) => packed(Array.from({ length: ops.length / INSERT_BYTES }, () => 'p')))
+    const { lists } = seen
     const calls = Array.from({ length: 40 }, (_, i) => batcher.insert(Buffer.from([i]), Buffer.from([i])))
     expect(await Promise.all(calls)).toEqual(Array.from({ length: 40 }, () => 'p'))
     expect(lists).toHaveLength(2)
-    expect(overlapped).toBe(false)
+    expect(seen.overlapped).toBe(false)
     // the two lists are the tick's calls in call order, split in the middle
     const keys = lists.flatMap((list) => Array.from({ length: list.length / INSERT_BYTES }, (_, j) => list[j * INSERT_BYTES + 5]))
     expect(keys).toEqual(Array.from({ length: 40 }, (_, i) => i))
@@ -405,6 +502,26 @@ describe('a failure in the middle of a tick (the batcher, with a stand-in for th
     // the tick's end, only after both had finished
     expect(events.filter((e) => e === 'reads end')).toHaveLength(2)
     expect(events.indexOf('write start')).toBeGreaterThan(events.lastIndexOf('reads end'))
+  })
+
+  it('a getManyAsync of 16 keys or more runs as two tasks of reads at once; its values come back as one array in key order', async () => {
+    const { batcher, seen } = timedBatcher((ops) => packed(Array.from({ length: ops.length / GET_BYTES }, (_, j) => `v${ops[j * GET_BYTES + 5]}`)))
+    const { lists } = seen
+    const keys = Array.from({ length: 21 }, (_, i) => Buffer.from([i]))
+    expect(await batcher.getMany(keys)).toEqual(keys.map((_, i) => `v${i}`))
+    expect(lists.map((list) => list.length / GET_BYTES)).toEqual([10, 11])
+    expect(seen.overlapped).toBe(true)
+    // fewer than 16 keys: one task
+    lists.length = 0
+    expect(await batcher.getMany(keys.slice(0, 15))).toHaveLength(15)
+    expect(lists).toHaveLength(1)
+  })
+
+  it('a getManyAsync whose reads sled failed part-way rejects with the error; a call before it in the tick resolves', async () => {
+    const error = new Error('sled failed at the second read')
+    const batcher = stringBatcher(async () => [packed(['a', 'b']), error])
+    const results = await outcomes<unknown>([batcher.get(key), batcher.getMany([key, key, key])])
+    expect(results).toEqual([{ ok: true, value: 'a' }, { ok: false, error }])
   })
 
   it('write tasks of later ticks are sent while one runs, in call order; reads wait for running writes and writes for running reads', async () => {

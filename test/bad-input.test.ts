@@ -219,6 +219,7 @@ describe('wrong key and value types', () => {
   ]
   const async: [string, (t: Tree, bad: unknown) => Promise<unknown>][] = [
     ['getAsync(key)', (t, bad) => t.getAsync(bad as never)],
+    ['getManyAsync([key])', (t, bad) => t.getManyAsync(['ok', bad] as never)],
     ['insertAsync(key)', (t, bad) => t.insertAsync(bad as never, 'v')],
     ['insertAsync(_, value)', (t, bad) => t.insertAsync('k', bad as never)],
     ['removeAsync(key)', (t, bad) => t.removeAsync(bad as never)],
@@ -550,6 +551,7 @@ const coveredThere: [string, Call][] = [
   ['updateAndFetch returning it', (_db, t, bad) => t.updateAndFetch('k', () => bad as never)],
   ['fetchAndUpdate(key)', (_db, t, bad) => t.fetchAndUpdate(bad as never, () => 'v')],
   ['getAsync(key)', (_db, t, bad) => t.getAsync(bad as never)],
+  ['getManyAsync([key])', (_db, t, bad) => t.getManyAsync(['k', bad] as never)],
   ['insertAsync(key)', (_db, t, bad) => t.insertAsync(bad as never, 'v')],
   ['insertAsync(_, value)', (_db, t, bad) => t.insertAsync('k', bad as never)],
   ['removeAsync(key)', (_db, t, bad) => t.removeAsync(bad as never)],

@@ -2,8 +2,7 @@
 // the harness keeps IN_FLIGHT (64) point operations in flight, as for every promise-based
 // contender. The facade coalesces the getAsync / insertAsync / removeAsync calls of one
 // tick into shared tasks on the binding's task threads (src/batcher.ts, src/task-line.ts).
-// The API has no getManyAsync, so a read-many call issues 100 getAsync calls in one tick
-// (two tasks of 50); batches run on the libuv pool;
+// A read-many call is one getManyAsync (one task of 100 reads); batches run on the libuv pool;
 // scans use the iterators' async iteration (for await).
 
 import { IN_FLIGHT } from '../plan.mjs'
@@ -20,7 +19,7 @@ export async function open(dir) {
   return {
     put: (k, v) => db.insertAsync(k, v),
     get: (k) => db.getAsync(k),
-    getMany: (keys) => Promise.all(keys.map((k) => db.getAsync(k))),
+    getMany: (keys) => db.getManyAsync(keys),
     batch(entries) {
       const b = db.batch()
       for (const [k, v] of entries) b.insert(k, v)
