@@ -15,7 +15,7 @@ import { rejectOnThrow } from './reject.js'
  * A call waiting for its results: one op's (`many` undefined), or the `many` ops of a
  * getManyAsync, resolved together as an array. `at`: the byte of the tick's list where its ops start.
  */
-type Waiter<T> = { resolve: (value: T | T[]) => void; reject: (error: unknown) => void; at: number; many?: number }
+type Waiter<T> = { resolve: (value: T | T[]) => void; reject: (error: unknown) => void; at: number; many: number | undefined }
 
 /** What the native task resolves with: the results packed, or those of the ops before a failed one and its error. */
 export type Results = Buffer | [Buffer, Error]
@@ -134,7 +134,8 @@ export class Batcher<T> {
     return new Promise<R>((resolve, reject) => {
       const waiters = this.#waiters
       if (waiters.length === 0) process.nextTick(this.#flushTick)
-      waiters.push({ resolve: resolve as (value: T | T[]) => void, reject, at, ...(many === undefined ? {} : { many }) })
+      // one shape for every waiter (`many` always set), so this stays a monomorphic push
+      waiters.push({ resolve: resolve as (value: T | T[]) => void, reject, at, many })
       this.#count += many ?? 1
       if (this.#count >= MAX_READS && !this.#writes) this.#flush()
     })

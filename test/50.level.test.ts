@@ -54,6 +54,15 @@ describe('SledLevel', () => {
     await db.close()
   })
 
+  it('getMany reads after the put() and del() calls made before it, awaited or not', async () => {
+    const db = new SledLevel<string, string>(dbPath())
+    await db.put('gone', 'x')
+    const writes = [db.put('a', '1'), db.put('b', '2'), db.del('gone')]
+    expect(await db.getMany(['a', 'gone', 'b', 'none'])).toEqual(['1', undefined, '2', undefined])
+    await Promise.all(writes)
+    await db.close()
+  })
+
   it("passes sled's options on to sled (temporary removes the database on close)", async () => {
     const path = dbPath()
     const db = new SledLevel(path, { temporary: true, cacheCapacity: 1 << 20 })

@@ -119,6 +119,15 @@ describe('namespaces on one path', () => {
     await store.disconnect()
   })
 
+  it('getMany and hasMany read after the sets made before them, awaited or not', async () => {
+    const store = new KeyvSled(dbPath())
+    const sets = [store.set('a', '"1"'), store.set('b', '"2"')]
+    expect(await store.getMany(['a', 'none', 'b'])).toEqual(['"1"', undefined, '"2"'])
+    expect(await store.hasMany(['a', 'none', 'b'])).toEqual([true, false, true])
+    await Promise.all(sets)
+    await store.disconnect()
+  })
+
   it('an unawaited delete never lands after a later set of the same key', async () => {
     const store = new KeyvSled(dbPath())
     let lost = 0

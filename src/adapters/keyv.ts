@@ -114,7 +114,7 @@ export class KeyvSled extends EventEmitter {
   }
 
   async getMany(keys: string[]): Promise<(string | undefined)[]> {
-    return this.#tree().getMany(keys)
+    return this.#tree().getManyAsync(keys)
   }
 
   /** Whether the key holds a value whose expiry (inside Keyv's JSON) has not passed. */
@@ -125,9 +125,8 @@ export class KeyvSled extends EventEmitter {
 
   /** `has` for each key, in order. */
   async hasMany(keys: string[]): Promise<boolean[]> {
-    return this.#tree()
-      .getMany(keys)
-      .map((value) => value !== undefined && !expired(value))
+    const values = await this.#tree().getManyAsync(keys)
+    return values.map((value) => value !== undefined && !expired(value))
   }
 
   /** Keyv keeps the expiry inside the serialized value, so `ttl` needs no work here. */
@@ -137,8 +136,8 @@ export class KeyvSled extends EventEmitter {
   }
 
   /**
-   * Writes the entries in one atomic batch, applied before the call returns its promise (like
-   * getMany, on the calling thread: a later call never overtakes it); `true` for each.
+   * Writes the entries in one atomic batch, applied before the call returns its promise (on
+   * the calling thread, like delete: a later call never overtakes it); `true` for each.
    */
   async setMany(entries: KeyvSledEntry[]): Promise<boolean[]> {
     const tree = this.#tree()

@@ -318,7 +318,8 @@ export class SledLevel<KDefault = string, VDefault = string> extends AbstractLev
   }
 
   async _getMany(keys: Data[], options: { valueEncoding: Format }): Promise<(Data | undefined)[]> {
-    return this.#tree.getMany(keys).map((value) => value && decode(value, options.valueEncoding))
+    const values = await this.#tree.getManyAsync(keys)
+    return values.map((value) => value && decode(value, options.valueEncoding))
   }
 
   async _has(key: Data): Promise<boolean> {
