@@ -97,20 +97,36 @@ export class Batcher<T> {
     return this.#queue(GET, key, undefined)
   }
 
-  /** The values of `keys` (none: resolves at the end of the tick with []), read after the calls made before this one in this tick, in one task. */
+  /**
+   * The values of `keys` (at least one), read after the calls made before this one in this
+   * tick: in two halves from SPLIT keys on, which the tick may send as two tasks that run at
+   * once. Either every key is queued or, when one cannot be packed, none.
+   */
   getMany(keys: Uint8Array[]): Promise<T[]> {
-    // in two halves, which the tick may send as two tasks that run at once
+    const ops = this.#ops
+    const start = ops.length
     const half = keys.length >= SPLIT ? keys.length >> 1 : keys.length
-    const first = this.#readAll(keys, 0, half)
-    if (half === keys.length) return first
-    const second = this.#readAll(keys, half, keys.length)
-    return Promise.all([first, second]).then(([a, b]) => a.concat(b))
-  }
-
-  #readAll(keys: Uint8Array[], start: number, end: number): Promise<T[]> {
-    const at = this.#ops.bytes().length
-    for (let i = start; i < end; i++) this.#ops.push(GET, keys[i] as Uint8Array)
-    return this.#wait<T[]>(at, end - start)
+    let middle = start
+    try {
+      for (let i = 0; i < keys.length; i++) {
+        const at = ops.push(GET, keys[i] as Uint8Array)
+        if (i === half) middle = at
+      }
+    } catch (error) {
+      ops.truncate(start)
+      throw error
+    }
+    // both halves wait before the tick may go out at MAX_READS: a half sent alone would
+    // carry the other half's ops
+    const first = this.#add<T[]>(start, half)
+    if (half === keys.length) return this.#sendIfFull(first)
+    const second = this.#add<T[]>(middle, keys.length - half)
+    // the first half's error wins, whichever half settles first (and neither goes unhandled)
+    return this.#sendIfFull(Promise.allSettled([first, second])).then(([a, b]) => {
+      if (a.status === 'rejected') throw a.reason
+      if (b.status === 'rejected') throw b.reason
+      return a.value.concat(b.value)
+    })
   }
 
   /** Inserts `value` under `key`, after the calls made before this one in this tick; resolves with the previous value. */
@@ -126,19 +142,24 @@ export class Batcher<T> {
   }
 
   #queue(op: number, key: Uint8Array, value: Uint8Array | undefined): Promise<T> {
-    return this.#wait<T>(this.#ops.push(op, key, value))
+    return this.#sendIfFull(this.#add<T>(this.#ops.push(op, key, value)))
   }
 
-  /** Waits for the results of the ops pushed from byte `at` on: one, or `many` as an array. */
-  #wait<R extends T | T[]>(at: number, many?: number): Promise<R> {
+  /** A waiter for the results of the ops pushed from byte `at` on: one, or `many` as an array. */
+  #add<R extends T | T[]>(at: number, many?: number): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       const waiters = this.#waiters
       if (waiters.length === 0) process.nextTick(this.#flushTick)
       // one shape for every waiter (`many` always set), so this stays a monomorphic push
       waiters.push({ resolve: resolve as (value: T | T[]) => void, reject, at, many })
       this.#count += many ?? 1
-      if (this.#count >= MAX_READS && !this.#writes) this.#flush()
     })
+  }
+
+  /** Sends a tick of reads alone once it has MAX_READS ops; returns `result`. */
+  #sendIfFull<R>(result: R): R {
+    if (this.#count >= MAX_READS && !this.#writes) this.#flush()
+    return result
   }
 
   /** Queues the calls made so far as one task (two halves when nothing is running), and starts what may start. */

@@ -41,6 +41,16 @@ export class PackedOps {
     return at
   }
 
+  /** The list's size in bytes: where the next op starts. */
+  get length(): number {
+    return this.#at
+  }
+
+  /** Drops the ops from byte `at` on (what a call that failed part-way had pushed). */
+  truncate(at: number): void {
+    this.#at = Math.min(at, this.#at)
+  }
+
   /** Bytes `start` to `end` of the list (by default all of it): a view, which later pushes never write into. */
   bytes(start = 0, end = this.#at): Buffer {
     return this.#pack.subarray(start, end)

@@ -69,6 +69,21 @@ export class Tree<K = Buffer, V = Buffer> {
     return this.#coders.key.encode(key, name)
   }
 
+  /**
+   * Each item of the array `keys` encoded (a hole or a bad item throws, naming `keys[i]`),
+   * as bytes of its own: a codec may hand back the same buffer each time.
+   */
+  #keys(keys: unknown): Uint8Array[] {
+    const list = requireArray(keys, 'keys')
+    const coder = this.#coders.key
+    const out = new Array<Uint8Array>(list.length)
+    for (let i = 0; i < list.length; i++) {
+      const key = coder.encode(list[i], `keys[${i}]`)
+      out[i] = coder.raw ? key : new Uint8Array(key)
+    }
+    return out
+  }
+
   #value(value: unknown, name = 'value'): Uint8Array {
     return this.#coders.value.encode(value, name)
   }
@@ -105,7 +120,7 @@ export class Tree<K = Buffer, V = Buffer> {
 
   getMany(keys: (K | Bytes)[]): (V | undefined)[] {
     const native = Tree.#of(this)
-    const list = requireArray(keys, 'keys').map((key, i) => this.#key(key, `keys[${i}]`))
+    const list = this.#keys(keys)
     return unpackValues(native.getMany(list), list.length).map((value) => this.#decodeValue(value))
   }
 
@@ -238,7 +253,7 @@ export class Tree<K = Buffer, V = Buffer> {
   getManyAsync(keys: (K | Bytes)[]): Promise<(V | undefined)[]> {
     return rejectOnThrow(() => {
       const batcher = Tree.#batcher(this, 'getManyAsync')
-      const list = requireArray(keys, 'keys').map((key, i) => this.#key(key, `keys[${i}]`))
+      const list = this.#keys(keys)
       // a closed or dropped tree is refused here under this method's name (the task would
       // name its first call), and so is one when `keys` is empty, which sends no task
       Tree.#of(this).usable('getManyAsync')

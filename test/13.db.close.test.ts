@@ -27,6 +27,7 @@ const treeCalls: Record<string, Call> = {
   flush: (t: Tree) => t.flush(),
   flushAsync: (t: Tree) => t.flushAsync(),
   getAsync: (t: Tree) => t.getAsync('k'),
+  getManyAsync: (t: Tree) => t.getManyAsync(['k']),
   insertAsync: (t: Tree) => t.insertAsync('k', 'v'),
   removeAsync: (t: Tree) => t.removeAsync('k'),
   // iterators may fail when created or at their first step; either counts

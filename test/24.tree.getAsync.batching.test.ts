@@ -87,7 +87,11 @@ describe('getAsync batching', () => {
       valueEncoding: 'utf8',
     })
     for (let i = 0; i < 5; i++) reusing.insert(i, `v${i}`)
-    expect(await Promise.all([0, 1, 2, 3, 4].map((i) => reusing.getAsync(i)))).toEqual(['v0', 'v1', 'v2', 'v3', 'v4'])
+    const values = ['v0', 'v1', 'v2', 'v3', 'v4']
+    expect(await Promise.all([0, 1, 2, 3, 4].map((i) => reusing.getAsync(i)))).toEqual(values)
+    // and getManyAsync / getMany each key of the list, though all are encoded before any is read
+    expect(await reusing.getManyAsync([0, 1, 2, 3, 4])).toEqual(values)
+    expect(reusing.getMany([0, 1, 2, 3, 4])).toEqual(values)
     db.close()
   })
 
@@ -374,6 +378,25 @@ describe('getManyAsync', () => {
     db.close()
   })
 
+  it('a hole in the keys (a sparse array) rejects the call naming keys[i]; the other calls of the tick get their own values', async () => {
+    const db = open(dbPath(), { valueEncoding: 'utf8' })
+    for (const k of ['a', 'b', 'x', 'y']) db.insert(k, k.toUpperCase())
+    // a hole in a list of under 16 keys, and one in the second half of a longer list
+    const short = ['a', 'b', 'x']
+    delete short[1]
+    const long = Array.from({ length: 20 }, () => 'a')
+    delete long[15]
+    const results = await outcomes<unknown>([db.getAsync('x'), db.getManyAsync(short), db.getManyAsync(long), db.getAsync('y')])
+    expect(results[0]).toEqual({ ok: true, value: 'X' })
+    expect(results[1]).toMatchObject({ ok: false, error: { code: 'ERR_INVALID_ARG_TYPE', message: expect.stringContaining('"keys[1]"') } })
+    expect(results[2]).toMatchObject({ ok: false, error: { code: 'ERR_INVALID_ARG_TYPE', message: expect.stringContaining('"keys[15]"') } })
+    expect(results[3]).toEqual({ ok: true, value: 'Y' })
+    // nothing of the refused lists stayed queued for a later tick
+    expect(await db.getAsync('y')).toBe('Y')
+    expect(() => db.getMany(short)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringContaining('"keys[1]"') }))
+    db.close()
+  })
+
   it('a value its encoding cannot decode rejects the whole call; the other calls of the tick resolve', async () => {
     const db = open(dbPath())
     const tree = db.openTree<string, { n: number }>('json', { keyEncoding: 'utf8', valueEncoding: 'json' })
@@ -515,6 +538,26 @@ describe('a failure in the middle of a tick (the batcher, with a stand-in for th
     lists.length = 0
     expect(await batcher.getMany(keys.slice(0, 15))).toHaveLength(15)
     expect(lists).toHaveLength(1)
+  })
+
+  it("a getManyAsync whose halves both fail rejects with the first half's error, though the second settles first", async () => {
+    const [early, late] = [new Error('first half'), new Error('second half')]
+    let runs = 0
+    const batcher = stringBatcher(async () => {
+      const first = ++runs === 1
+      await new Promise((resolve) => setTimeout(resolve, first ? 20 : 0))
+      return [packed([]), first ? early : late]
+    })
+    await expect(batcher.getMany(Array.from({ length: 20 }, () => key))).rejects.toBe(early)
+    expect(runs).toBe(2)
+  })
+
+  it('a key that cannot be packed leaves nothing of the getManyAsync queued: the other calls of the tick get their own values', async () => {
+    const batcher = stringBatcher(async (ops) => packed(Array.from({ length: ops.length / GET_BYTES }, (_, j) => `v${ops[j * GET_BYTES + 5]}`)))
+    const before = batcher.get(Buffer.from([1]))
+    expect(() => batcher.getMany([Buffer.from([2]), undefined as never])).toThrow(TypeError)
+    const after = batcher.get(Buffer.from([3]))
+    expect(await Promise.all([before, after])).toEqual(['v1', 'v3'])
   })
 
   it('a getManyAsync whose reads sled failed part-way rejects with the error; a call before it in the tick resolves', async () => {

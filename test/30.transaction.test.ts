@@ -342,6 +342,7 @@ db.insert('k', 'v')
 const pending = {}
 db.transaction(() => {
   pending.getAsync = db.getAsync('k')
+  pending.getManyAsync = db.getManyAsync(['k'])
   pending.insertAsync = db.insertAsync('k', 'w')
   pending.removeAsync = db.removeAsync('k')
   pending.applyAsync = db.applyAsync(new sled.Batch().insert('b', '1'))
@@ -362,6 +363,7 @@ Promise.allSettled(Object.values(pending)).then((outcomes) => {
     const misuse = 'SLED_TRANSACTION_MISUSE'
     expect(JSON.parse(res.stdout.trim().split('\n').pop()!)).toEqual({
       getAsync: misuse,
+      getManyAsync: misuse,
       insertAsync: misuse,
       removeAsync: misuse,
       applyAsync: misuse,

@@ -39,7 +39,7 @@ function expectClosed(error: unknown, what: string): void {
 
 describe('close while work is in flight', () => {
   it.each(['close', 'closeAsync'] as const)(
-    '%s: every async get/insert/remove/apply/flush completes or rejects with SledClosedError, and only the completed writes are stored',
+    '%s: every async get/getMany/insert/remove/apply/flush completes or rejects with SledClosedError, and only the completed writes are stored',
     async (closer) => {
       const path = dbPath()
       const tally = { completed: 0, rejected: 0 }
@@ -55,9 +55,12 @@ describe('close while work is in flight', () => {
           const t = targets[target]!
           const key = `${round}-${i}`
           switch (i % 5) {
-            case 0:
-              ops.push({ kind: 'get', target, keys: [], promise: outcome(t.getAsync(`r${round}-${i}`)) })
+            case 0: {
+              // every other read a getManyAsync of 20 keys (two halves, two tasks at once)
+              const read: Promise<unknown> = i % 10 === 0 ? t.getAsync(`r${round}-${i}`) : t.getManyAsync(Array.from({ length: 20 }, (_, j) => `r${round}-${j}`))
+              ops.push({ kind: 'get', target, keys: [], promise: outcome(read) })
               break
+            }
             case 1:
               ops.push({ kind: 'insert', target, keys: [`i${key}`], promise: outcome(t.insertAsync(`i${key}`, `v${key}`)) })
               break

@@ -1,5 +1,5 @@
 //! Serial queues on a few shared threads: the tasks of the batchers' `getAsync` /
-//! `insertAsync` / `removeAsync` calls (`crates/sled-node/src/task_line.rs`). Each
+//! `getManyAsync` / `insertAsync` / `removeAsync` calls (`crates/sled-node/src/task_line.rs`). Each
 //! [`Serial`] runs its jobs one at a time, in the order they were submitted (a batcher's
 //! write tasks); a job given to [`submit_alone`] is a queue of its own and runs in
 //! parallel with the others (a batcher's read tasks). The threads are shared by every

@@ -20,11 +20,11 @@
 //! when their bytes fit in the thread's scratch buffer, small values coming back in
 //! the thread's value arena, `arena.rs`); `…Async`
 //! methods run on the libuv pool (each task beside the type it belongs to: `db.rs`,
-//! `tree.rs`, `iter.rs`), except the tasks of a Tree object's point calls
-//! (`getAsync`, `insertAsync`, `removeAsync`), which run on the shared task threads
+//! `tree.rs`, `iter.rs`), except the tasks of a Tree object's point calls (`getAsync`,
+//! `getManyAsync`, `insertAsync`, `removeAsync`), which run on the shared task threads
 //! (`task_line.rs`, `core:serial.rs`): those with a write in order on that object's
-//! queue, those of reads alone in parallel; each watched tree has one pump thread (`core:watch.rs`); a backup
-//! copies on the pool (`core:backup.rs`, `backup_job.rs`).
+//! queue, those of reads alone in parallel; each watched tree has one pump thread
+//! (`core:watch.rs`); a backup copies on the pool (`core:backup.rs`, `backup_job.rs`).
 //! Every entry point runs inside `boundary::guard` (`core:guard.rs`: panics become `SLED_PANIC`; calls
 //! from a transaction callback become `SLED_TRANSACTION_MISUSE`). The napi-free parts
 //! (errors with their codes, the guard, settings, batches) are in `crates/sled-core`;

@@ -1,5 +1,5 @@
-//! `NativeTaskLine`: runs one batcher's tasks (the `getAsync` / `insertAsync` /
-//! `removeAsync` calls of a tick) on the shared task threads (`core:serial.rs`, which says
+//! `NativeTaskLine`: runs one batcher's tasks (the `getAsync` / `getManyAsync` /
+//! `insertAsync` / `removeAsync` calls of a tick) on the shared task threads (`core:serial.rs`, which says
 //! why not on the libuv pool): a task with a write one at a time and in order on the
 //! line's serial queue, a task of reads alone on a queue of its own, in parallel with
 //! the others (the facade sends it only while none of the line's write tasks runs). A
