@@ -128,16 +128,29 @@ describe('namespaces on one path', () => {
     await store.disconnect()
   })
 
-  it('an unawaited delete never lands after a later set of the same key', async () => {
+  it.each([
+    ['delete, then set', (s: KeyvSled) => [s.delete('k'), s.set('k', '"new"')], '"new"'],
+    ['set, then delete', (s: KeyvSled) => [s.set('k', '"new"'), s.delete('k')], undefined],
+    ['set, then setMany', (s: KeyvSled) => [s.set('k', '"new"'), s.setMany([{ key: 'k', value: '"many"' }])], '"many"'],
+    ['setMany, then deleteMany', (s: KeyvSled) => [s.setMany([{ key: 'k', value: '"many"' }]), s.deleteMany(['k'])], undefined],
+  ])('unawaited writes land in call order: %s', async (_order, writes, expected) => {
     const store = new KeyvSled(dbPath())
-    let lost = 0
-    for (let i = 0; i < 1000; i++) {
-      await store.set('k', 'old')
-      void store.delete('k')
-      await store.set('k', 'new')
-      if ((await store.get('k')) !== 'new') lost++
+    let wrong = 0
+    for (let i = 0; i < 200; i++) {
+      await store.set('k', '"old"')
+      const pending = writes(store)
+      if ((await store.get('k')) !== expected) wrong++
+      await Promise.all(pending)
     }
-    expect(lost).toBe(0)
+    expect(wrong).toBe(0)
+    await store.disconnect()
+  })
+
+  it('deleteMany with a key given twice: Keyv 5 gets whether every key existed', async () => {
+    const store = new KeyvSled(dbPath())
+    await store.set('a', '"1"')
+    expect(await store.deleteMany(['a', 'a'])).toBe(true)
+    expect(await store.deleteMany(['a', 'b'])).toBe(false)
     await store.disconnect()
   })
 

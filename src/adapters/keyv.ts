@@ -136,45 +136,42 @@ export class KeyvSled extends EventEmitter {
   }
 
   /**
-   * Writes the entries in one atomic batch, applied before the call returns its promise (on
-   * the calling thread, like delete: a later call never overtakes it); `true` for each.
+   * Writes the entries with insertAsync, in call order with this namespace's other calls (an
+   * unawaited set or delete made before it lands first, one made after it lands after); each
+   * entry is its own sled insert, not one atomic batch. `true` for each.
    */
   async setMany(entries: KeyvSledEntry[]): Promise<boolean[]> {
     const tree = this.#tree()
-    const batch = tree.batch()
-    for (const { key, value } of entries) batch.insert(key, requireText(value, 'value'))
-    tree.apply(batch)
+    const values = entries.map(({ value }) => requireText(value, 'value'))
+    await Promise.all(entries.map(({ key }, i) => tree.insertAsync(key, values[i]!)))
     return entries.map(() => true)
   }
 
   /**
-   * Whether the key existed. Removed on the calling thread, like deleteMany: on the pool an
-   * unawaited delete could land after a later set of the same key (@keyv/test-suite's
-   * unawaited `keyv.delete('foo')` before the next test's set and delete).
+   * Whether the key existed. Removed with removeAsync, in call order with this namespace's
+   * other calls: an unawaited set made before it lands first (and is removed), one made after
+   * it lands after (and stays).
    */
   async delete(key: string): Promise<boolean> {
-    return this.#tree().remove(key) !== undefined
+    return (await this.#tree().removeAsync(key)) !== undefined
   }
 
   /**
-   * Removes the keys in one atomic batch, on the calling thread like setMany. For Keyv 5 one
-   * boolean, whether every key existed (Keyv 5 returns it to its caller unchanged); once a Keyv 6
-   * has taken the store, one boolean per key, whether it existed (a key given twice: only its
-   * first time), which Keyv 6 returns as it is.
+   * Removes the keys with removeAsync, in call order like delete (each its own sled remove,
+   * not one atomic batch). For Keyv 5 one boolean, whether every key existed (Keyv 5 returns
+   * it to its caller unchanged); once a Keyv 6 has taken the store, one boolean per key,
+   * whether it existed (a key given twice: only its first time), which Keyv 6 returns as it is.
    */
   async deleteMany(keys: string[]): Promise<boolean | boolean[]> {
     const tree = this.#tree()
-    const present = tree.getMany(keys).map((value) => value !== undefined)
-    const batch = tree.batch()
-    for (const key of keys) batch.remove(key)
-    tree.apply(batch)
-    if (!this.#keyv6) return present.every(Boolean)
-    const seen = new Set<string>()
-    return present.map((was, i) => {
-      const first = !seen.has(keys[i]!)
-      seen.add(keys[i]!)
-      return was && first
+    // in order, so a key given twice is found by its first removal only
+    const removed = await Promise.all(keys.map((key) => tree.removeAsync(key)))
+    const existed = new Map<string, boolean>()
+    keys.forEach((key, i) => {
+      if (!existed.has(key)) existed.set(key, removed[i] !== undefined)
     })
+    if (!this.#keyv6) return keys.every((key) => existed.get(key))
+    return removed.map((value) => value !== undefined)
   }
 
   /** Removes this namespace's keys only. */
