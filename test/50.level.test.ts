@@ -54,11 +54,15 @@ describe('SledLevel', () => {
     await db.close()
   })
 
-  it('getMany reads after the put() and del() calls made before it, awaited or not', async () => {
+  it('getMany, has and hasMany read after the put() and del() calls made before them, awaited or not', async () => {
     const db = new SledLevel<string, string>(dbPath())
     await db.put('gone', 'x')
     const writes = [db.put('a', '1'), db.put('b', '2'), db.del('gone')]
     expect(await db.getMany(['a', 'gone', 'b', 'none'])).toEqual(['1', undefined, '2', undefined])
+    writes.push(db.put('c', '3'), db.del('a'))
+    const [has, hasMany] = [db.has('c'), db.hasMany(['a', 'b', 'c'])]
+    expect(await has).toBe(true)
+    expect(await hasMany).toEqual([false, true, true])
     await Promise.all(writes)
     await db.close()
   })

@@ -322,13 +322,14 @@ export class SledLevel<KDefault = string, VDefault = string> extends AbstractLev
     return values.map((value) => value && decode(value, options.valueEncoding))
   }
 
+  // has and hasMany read as get and getMany do, so they see the put() and del() calls before them
   async _has(key: Data): Promise<boolean> {
-    return this.#tree.containsKey(key)
+    return (await this.#tree.getAsync(key)) !== undefined
   }
 
   async _hasMany(keys: Data[]): Promise<boolean[]> {
-    const tree = this.#tree
-    return keys.map((key) => tree.containsKey(key))
+    const values = await this.#tree.getManyAsync(keys)
+    return values.map((value) => value !== undefined)
   }
 
   async _put(key: Data, value: Data): Promise<void> {
