@@ -146,6 +146,27 @@ describe('namespaces on one path', () => {
     await store.disconnect()
   })
 
+  it('disconnect() lets the unawaited calls made before it land', async () => {
+    const path = dbPath()
+    const store = new KeyvSled(path)
+    await store.set('gone', '"x"')
+    const calls = [store.set('b', '"b"'), store.delete('gone'), store.setMany([{ key: 'a', value: '"a"' }]), store.deleteMany(['none'])]
+    await store.disconnect()
+    expect(await Promise.all(calls)).toEqual([true, true, [true], false])
+    const again = new KeyvSled(path)
+    expect(await again.getMany(['gone', 'a', 'b'])).toEqual([undefined, '"a"', '"b"'])
+    await again.disconnect()
+  })
+
+  it('setMany and deleteMany with a key that is not a string write nothing', async () => {
+    const store = new KeyvSled(dbPath())
+    await store.set('e', '"e"')
+    await expect(store.setMany([{ key: 'a', value: '"a"' }, { key: 1 as never, value: '"b"' }])).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' })
+    await expect(store.deleteMany(['e', 2 as never])).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' })
+    expect(await store.getMany(['a', 'e'])).toEqual([undefined, '"e"'])
+    await store.disconnect()
+  })
+
   it('deleteMany with a key given twice: Keyv 5 gets whether every key existed', async () => {
     const store = new KeyvSled(dbPath())
     await store.set('a', '"1"')

@@ -79,6 +79,8 @@ export class KeyvSled extends EventEmitter {
   readonly #trees = new Map<string, TextTree>()
   /** Whether a Keyv 6 has taken this store (it read `capabilities`). */
   #keyv6 = false
+  /** The store's calls not yet settled: disconnect() lets them land before it closes. */
+  readonly #pending = new Set<Promise<unknown>>()
 
   constructor(path: string, options?: KeyvSledOptions) {
     super()
@@ -109,29 +111,38 @@ export class KeyvSled extends EventEmitter {
     return tree
   }
 
+  /** `call`, counted as pending until it settles (its own rejection still reaches its caller). */
+  #track<T>(call: Promise<T>): Promise<T> {
+    const pending = this.#pending
+    pending.add(call)
+    const done = () => void pending.delete(call)
+    call.then(done, done)
+    return call
+  }
+
   async get(key: string): Promise<string | undefined> {
-    return this.#tree().getAsync(key)
+    return this.#track(this.#tree().getAsync(key))
   }
 
   async getMany(keys: string[]): Promise<(string | undefined)[]> {
-    return this.#tree().getManyAsync(keys)
+    return this.#track(this.#tree().getManyAsync(keys))
   }
 
   /** Whether the key holds a value whose expiry (inside Keyv's JSON) has not passed. */
   async has(key: string): Promise<boolean> {
-    const value = await this.#tree().getAsync(key)
+    const value = await this.#track(this.#tree().getAsync(key))
     return value !== undefined && !expired(value)
   }
 
   /** `has` for each key, in order. */
   async hasMany(keys: string[]): Promise<boolean[]> {
-    const values = await this.#tree().getManyAsync(keys)
+    const values = await this.#track(this.#tree().getManyAsync(keys))
     return values.map((value) => value !== undefined && !expired(value))
   }
 
   /** Keyv keeps the expiry inside the serialized value, so `ttl` needs no work here. */
   async set(key: string, value: unknown, _ttl?: number): Promise<boolean> {
-    await this.#tree().insertAsync(key, requireText(value, 'value'))
+    await this.#track(this.#tree().insertAsync(key, requireText(value, 'value')))
     return true
   }
 
@@ -142,8 +153,10 @@ export class KeyvSled extends EventEmitter {
    */
   async setMany(entries: KeyvSledEntry[]): Promise<boolean[]> {
     const tree = this.#tree()
+    // every entry checked before any is written
+    const keys = entries.map(({ key }) => requireText(key, 'key'))
     const values = entries.map(({ value }) => requireText(value, 'value'))
-    await Promise.all(entries.map(({ key }, i) => tree.insertAsync(key, values[i]!)))
+    await this.#track(Promise.all(keys.map((key, i) => tree.insertAsync(key, values[i]!))))
     return entries.map(() => true)
   }
 
@@ -153,7 +166,7 @@ export class KeyvSled extends EventEmitter {
    * it lands after (and stays).
    */
   async delete(key: string): Promise<boolean> {
-    return (await this.#tree().removeAsync(key)) !== undefined
+    return (await this.#track(this.#tree().removeAsync(key))) !== undefined
   }
 
   /**
@@ -165,7 +178,8 @@ export class KeyvSled extends EventEmitter {
   async deleteMany(keys: string[]): Promise<boolean | boolean[]> {
     const tree = this.#tree()
     // in order, so a key given twice is found by its first removal only
-    const removed = await Promise.all(keys.map((key) => tree.removeAsync(key)))
+    for (const key of keys) requireText(key, 'key')
+    const removed = await this.#track(Promise.all(keys.map((key) => tree.removeAsync(key))))
     const existed = new Map<string, boolean>()
     keys.forEach((key, i) => {
       if (!existed.has(key)) existed.set(key, removed[i] !== undefined)
@@ -184,8 +198,12 @@ export class KeyvSled extends EventEmitter {
     for await (const entry of this.#tree(namespace).iter()) yield entry
   }
 
-  /** Closes this store's handle on the database (flushing it when it was the last). */
+  /**
+   * Closes this store's handle on the database (flushing it when it was the last), once the
+   * calls made before it have settled: an unawaited set or delete still lands.
+   */
   async disconnect(): Promise<void> {
+    await Promise.allSettled([...this.#pending])
     await this.#db.closeAsync()
   }
 }
