@@ -13,7 +13,8 @@ import { rejectOnThrow } from './reject.js'
 
 /**
  * A call waiting for its results: one op's (`many` undefined), or the `many` ops of a
- * getManyAsync, resolved together as an array. `at`: the byte of the tick's list where its ops start.
+ * getManyAsync, resolved together as an array. `at`: the byte of the tick's list where its
+ * ops start.
  */
 type Waiter<T> = { resolve: (value: T | T[]) => void; reject: (error: unknown) => void; at: number; many: number | undefined }
 
@@ -29,9 +30,9 @@ const MAX_READS = 128
 
 /**
  * A tick of at least this many ops (each key of a getManyAsync counts), made while none of
- * this batcher's tasks is running, goes out in two halves. Otherwise the JS thread would wait while the pool runs the whole
- * tick, and the pool would wait while JS handles the results (whose callers make the next
- * calls). Reads alone: the two halves run at once. With a write: the second half starts
+ * this batcher's tasks is running, goes out in two halves. Otherwise the JS thread would
+ * wait while the pool runs the whole tick, and the pool would wait while JS handles the
+ * results (whose callers make the next calls). Reads alone: the two halves run at once. With a write: the second half starts
  * when the first has finished, before JS handles the first half's results, so the two
  * overlap; from then on the ticks alternate by themselves.
  */

@@ -249,7 +249,7 @@ export class Tree<K = Buffer, V = Buffer> {
     return rejectOnThrow(() => Tree.#batcher(this, 'getAsync').get(this.#key(key)))
   }
 
-  /** `getMany` on the task threads, in one task, in call order with this object's other …Async calls. */
+  /** `getMany` on the task threads (two tasks from 16 keys on), in call order with this object's other …Async calls. */
   getManyAsync(keys: (K | Bytes)[]): Promise<(V | undefined)[]> {
     return rejectOnThrow(() => {
       const batcher = Tree.#batcher(this, 'getManyAsync')
