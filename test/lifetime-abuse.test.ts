@@ -499,6 +499,18 @@ const CHILD = `
   const fs = require('node:fs')
   const threads = () => Number(/Threads:\\s+(\\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1])
   const pumpThreads = () => fs.readdirSync('/proc/self/task').filter((t) => fs.readFileSync('/proc/self/task/' + t + '/comm', 'utf8').startsWith('sled-node-subsc')).length
+  // Rust names a thread from inside it once it first runs: on a loaded machine a pump just
+  // spawned may still carry its parent's name. Waits up to 2 s (blocking, so no finalizer
+  // runs meanwhile) for \`expected\`, and returns what it counted last.
+  function pumpThreadsUpTo(expected) {
+    const pause = new Int32Array(new SharedArrayBuffer(4))
+    let count = pumpThreads()
+    for (let i = 0; i < 1000 && count < expected; i++) {
+      Atomics.wait(pause, 0, 0, 2)
+      count = pumpThreads()
+    }
+    return count
+  }
   async function collect(rounds = 8) {
     for (let i = 0; i < rounds; i++) {
       global.gc()
@@ -552,7 +564,7 @@ describe.runIf(process.platform === 'linux')('handles dropped without closing, c
         await collect()
         const base = threads()
         abandon(path, 100)
-        const pumps = pumpThreads()
+        const pumps = pumpThreadsUpTo(4)
         await collect()
         const settledThreads = await threadsSettle(base + 2)
         const probed = probe(path)
