@@ -24,6 +24,18 @@ describe('types inferred from the encodings', () => {
     db.close()
   })
 
+  it('the async reads resolve to the value type: getAsync one, getManyAsync an array', async () => {
+    const db = open(dbPath(), { keyEncoding: 'utf8', valueEncoding: 'utf8' })
+    db.insert('k', 'v')
+    const one = db.getAsync('k')
+    const many = db.getManyAsync(['k', 'none'])
+    expectTypeOf(one).toEqualTypeOf<Promise<string | undefined>>()
+    expectTypeOf(many).toEqualTypeOf<Promise<(string | undefined)[]>>()
+    expect(await one).toBe('v')
+    expect(await many).toEqual(['v', undefined])
+    db.close()
+  })
+
   it("'utf8', 'view', 'json' and codecs give string, Uint8Array, unknown and the codec's type", () => {
     const db = open(dbPath(), { keyEncoding: 'utf8', valueEncoding: 'utf8' })
     expectTypeOf(db).toEqualTypeOf<Db<string, string>>()
