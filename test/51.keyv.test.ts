@@ -158,6 +158,37 @@ describe('namespaces on one path', () => {
     await again.disconnect()
   })
 
+  it.each([
+    ['set', (keyv: Keyv) => keyv.set('k', 'new'), { k: 'new', gone: 'x' }],
+    ['delete', (keyv: Keyv) => keyv.delete('gone'), { k: undefined, gone: undefined }],
+  ])('keyv.disconnect() lets an unawaited keyv.%s() made before it land, though Keyv awaits its serializer first', async (_name, write, expected) => {
+    const path = dbPath()
+    const keyv = new Keyv({ store: new KeyvSled(path), namespace: 'n' })
+    await keyv.set('gone', 'x')
+    const errors: unknown[] = []
+    keyv.on('error', (error) => errors.push(error))
+    const call = write(keyv)
+    await keyv.disconnect()
+    expect(await call).toBe(true)
+    expect(errors).toEqual([])
+    const again = new Keyv({ store: new KeyvSled(path), namespace: 'n' })
+    expect({ k: await again.get('k'), gone: await again.get('gone') }).toEqual(expected)
+    await again.disconnect()
+  })
+
+  it("an unawaited delete through one store is never overtaken by a later set through another store on the path (@keyv/test-suite's pattern)", async () => {
+    const path = dbPath()
+    const [first, second] = [new KeyvSled(path), new KeyvSled(path)]
+    let lost = 0
+    for (let i = 0; i < 300; i++) {
+      void first.delete('foo')
+      await second.set('foo', '"bar"')
+      if (!(await second.delete('foo'))) lost++
+    }
+    expect(lost).toBe(0)
+    await Promise.all([first.disconnect(), second.disconnect()])
+  })
+
   it('setMany and deleteMany with a key that is not a string write nothing', async () => {
     const store = new KeyvSled(dbPath())
     await store.set('e', '"e"')

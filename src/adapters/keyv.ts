@@ -21,6 +21,9 @@ export type KeyvSledOptions = Omit<SledOptions, 'createNew'>
 
 type TextTree = Tree<string, string>
 
+/** Turns of the event loop disconnect() waits, at most, for calls on their way to the store. */
+const DISCONNECT_TURNS = 3
+
 /** Keyv's default namespace: Keyv 5's when none is given, and KeyvSled's for Keyv 6's `undefined`. */
 const DEFAULT_NAMESPACE = 'keyv'
 
@@ -81,6 +84,8 @@ export class KeyvSled extends EventEmitter {
   #keyv6 = false
   /** The store's calls not yet settled: disconnect() lets them land before it closes. */
   readonly #pending = new Set<Promise<unknown>>()
+  /** This store's unawaited …Async calls, by tree and key (a count each). */
+  readonly #inFlight = new Map<TextTree, Map<string, number>>()
 
   constructor(path: string, options?: KeyvSledOptions) {
     super()
@@ -121,71 +126,119 @@ export class KeyvSled extends EventEmitter {
   }
 
   async get(key: string): Promise<string | undefined> {
-    return this.#track(this.#tree().getAsync(key))
+    const tree = this.#tree()
+    return this.#ordered(tree, [key], tree.getAsync(key))
   }
 
   async getMany(keys: string[]): Promise<(string | undefined)[]> {
-    return this.#track(this.#tree().getManyAsync(keys))
+    const tree = this.#tree()
+    return this.#ordered(tree, keys, tree.getManyAsync(keys))
   }
 
   /** Whether the key holds a value whose expiry (inside Keyv's JSON) has not passed. */
   async has(key: string): Promise<boolean> {
-    const value = await this.#track(this.#tree().getAsync(key))
+    const tree = this.#tree()
+    const value = await this.#ordered(tree, [key], tree.getAsync(key))
     return value !== undefined && !expired(value)
   }
 
   /** `has` for each key, in order. */
   async hasMany(keys: string[]): Promise<boolean[]> {
-    const values = await this.#track(this.#tree().getManyAsync(keys))
+    const tree = this.#tree()
+    const values = await this.#ordered(tree, keys, tree.getManyAsync(keys))
     return values.map((value) => value !== undefined && !expired(value))
   }
 
   /** Keyv keeps the expiry inside the serialized value, so `ttl` needs no work here. */
   async set(key: string, value: unknown, _ttl?: number): Promise<boolean> {
-    await this.#track(this.#tree().insertAsync(key, requireText(value, 'value')))
+    const tree = this.#tree()
+    await this.#ordered(tree, [key], tree.insertAsync(key, requireText(value, 'value')))
     return true
   }
 
   /**
-   * Writes the entries with insertAsync, in call order with this namespace's other calls (an
-   * unawaited set or delete made before it lands first, one made after it lands after); each
-   * entry is its own sled insert, not one atomic batch. `true` for each.
+   * `true` for each entry. Written at once on the calling thread, in one atomic batch, so no
+   * later call overtakes it; but when one of its keys has an unawaited write of this store
+   * pending, each entry goes through insertAsync after that write instead (not atomic then).
    */
   async setMany(entries: KeyvSledEntry[]): Promise<boolean[]> {
     const tree = this.#tree()
     // every entry checked before any is written
     const keys = entries.map(({ key }) => requireText(key, 'key'))
     const values = entries.map(({ value }) => requireText(value, 'value'))
-    await this.#track(Promise.all(keys.map((key, i) => tree.insertAsync(key, values[i]!))))
+    if (this.#pendingCall(tree, keys)) {
+      await this.#ordered(tree, keys, Promise.all(keys.map((key, i) => tree.insertAsync(key, values[i]!))))
+    } else {
+      const batch = tree.batch()
+      keys.forEach((key, i) => batch.insert(key, values[i]!))
+      tree.apply(batch)
+    }
     return entries.map(() => true)
   }
 
   /**
-   * Whether the key existed. Removed with removeAsync, in call order with this namespace's
-   * other calls: an unawaited set made before it lands first (and is removed), one made after
-   * it lands after (and stays).
+   * Whether the key existed. Removed at once on the calling thread, so no later call overtakes
+   * it (@keyv/test-suite's unawaited `keyv.delete('foo')`, made through another KeyvSled on
+   * the same path, before the next test's set and delete); but after an unawaited write of the
+   * same key by this store, with removeAsync, so that it lands after that write.
    */
   async delete(key: string): Promise<boolean> {
-    return (await this.#track(this.#tree().removeAsync(key))) !== undefined
+    const tree = this.#tree()
+    if (!this.#pendingCall(tree, [key])) return tree.remove(key) !== undefined
+    return (await this.#ordered(tree, [key], tree.removeAsync(key))) !== undefined
   }
 
   /**
-   * Removes the keys with removeAsync, in call order like delete (each its own sled remove,
-   * not one atomic batch). For Keyv 5 one boolean, whether every key existed (Keyv 5 returns
-   * it to its caller unchanged); once a Keyv 6 has taken the store, one boolean per key,
-   * whether it existed (a key given twice: only its first time), which Keyv 6 returns as it is.
+   * Removes the keys as delete does: at once in one atomic batch, or, when one of them has an
+   * unawaited write of this store pending, each with removeAsync after it. For Keyv 5 one
+   * boolean, whether every key existed (Keyv 5 returns it to its caller unchanged); once a
+   * Keyv 6 has taken the store, one boolean per key, whether it existed (a key given twice:
+   * only its first time), which Keyv 6 returns as it is.
    */
   async deleteMany(keys: string[]): Promise<boolean | boolean[]> {
     const tree = this.#tree()
-    // in order, so a key given twice is found by its first removal only
     for (const key of keys) requireText(key, 'key')
-    const removed = await this.#track(Promise.all(keys.map((key) => tree.removeAsync(key))))
+    let removed: (string | undefined)[]
+    if (this.#pendingCall(tree, keys)) {
+      // in order, so a key given twice is found by its first removal only
+      removed = await this.#ordered(tree, keys, Promise.all(keys.map((key) => tree.removeAsync(key))))
+    } else {
+      const seen = new Set<string>()
+      removed = tree.getMany(keys).map((value, i) => (seen.has(keys[i]!) ? undefined : (seen.add(keys[i]!), value)))
+      const batch = tree.batch()
+      for (const key of keys) batch.remove(key)
+      tree.apply(batch)
+    }
     const existed = new Map<string, boolean>()
     keys.forEach((key, i) => {
       if (!existed.has(key)) existed.set(key, removed[i] !== undefined)
     })
     if (!this.#keyv6) return keys.every((key) => existed.get(key))
     return removed.map((value) => value !== undefined)
+  }
+
+  /** Whether one of `keys` of `tree` has an unawaited call of this store pending (a read too: it must not see a later delete). */
+  #pendingCall(tree: TextTree, keys: string[]): boolean {
+    const pending = this.#inFlight.get(tree)
+    return pending !== undefined && keys.some((key) => pending.has(key))
+  }
+
+  /** `call`, an ordered …Async call on `keys` of `tree`: counted as pending per key until it settles. */
+  #ordered<T>(tree: TextTree, keys: string[], call: Promise<T>): Promise<T> {
+    let pending = this.#inFlight.get(tree)
+    if (pending === undefined) this.#inFlight.set(tree, (pending = new Map()))
+    const counts = pending
+    for (const key of keys) counts.set(key, (counts.get(key) ?? 0) + 1)
+    const done = () => {
+      for (const key of keys) {
+        const left = (counts.get(key) ?? 1) - 1
+        if (left === 0) counts.delete(key)
+        else counts.set(key, left)
+      }
+      if (counts.size === 0 && this.#inFlight.get(tree) === counts) this.#inFlight.delete(tree)
+    }
+    call.then(done, done)
+    return this.#track(call)
   }
 
   /** Removes this namespace's keys only. */
@@ -200,10 +253,17 @@ export class KeyvSled extends EventEmitter {
 
   /**
    * Closes this store's handle on the database (flushing it when it was the last), once the
-   * calls made before it have settled: an unawaited set or delete still lands.
+   * calls made before it have settled: an unawaited set or delete still lands. Keyv awaits its
+   * serializer and hooks before it calls set or delete, but calls disconnect at once, so this
+   * first lets a few turns of the event loop pass for such calls to arrive (a bounded number:
+   * calls that keep coming must not hold the close off for ever).
    */
   async disconnect(): Promise<void> {
-    await Promise.allSettled([...this.#pending])
+    for (let turn = 0; turn < DISCONNECT_TURNS; turn++) {
+      await new Promise((resolve) => setImmediate(resolve))
+      if (this.#pending.size === 0) break
+      await Promise.allSettled([...this.#pending])
+    }
     await this.#db.closeAsync()
   }
 }
