@@ -171,9 +171,12 @@ export class Batcher<T> {
     const ops = this.#ops
     const writes = this.#writes
     let fresh: Task<T>[]
-    // the first waiter at or past half of the tick's ops (a getManyAsync is two waiters)
-    const half = waiters.length < 2 ? 0 : Batcher.#half(waiters, this.#count)
-    if (this.#reading + this.#writing > 0 || this.#count < SPLIT || half === 0) {
+    // where to split a tick of SPLIT ops or more made while nothing runs: the first waiter at
+    // or past half of its ops (a getManyAsync is two waiters); 0, none. Looked for only then:
+    // while tasks run, as in a steady stream of calls, every tick goes out whole
+    const splits = this.#reading + this.#writing === 0 && this.#count >= SPLIT && waiters.length >= 2
+    const half = splits ? Batcher.#half(waiters, this.#count) : 0
+    if (half === 0) {
       fresh = [{ ops: ops.bytes(), waiters, writes }]
     } else {
       const middle = (waiters[half] as Waiter<T>).at
