@@ -374,9 +374,13 @@ export class Tree<K = Buffer, V = Buffer> {
     Tree.#of(this).apply(Batch.pack(batch))
   }
 
-  /** `apply` on the libuv pool. */
+  /** `apply` on the libuv pool, in call order with this object's other …Async calls (see Batcher.apply). */
   applyAsync(batch: Batch<K, V>): Promise<void> {
-    return rejectOnThrow(() => Tree.#of(this).applyAsync(Batch.pack(batch)))
+    return rejectOnThrow(() => {
+      const native = Tree.#of(this)
+      const ops = Batch.pack(batch)
+      return Tree.#batcher(this, 'applyAsync').apply(ops, (bytes) => native.applyAsync(bytes))
+    })
   }
 
   /** Runs `fn` as a transaction on this tree; see `transaction()`. */

@@ -144,6 +144,82 @@ describe('apply', () => {
   })
 })
 
+describe('applyAsync in call order with the …Async calls', () => {
+  const ROUNDS = 200
+
+  it('runs after the unawaited insertAsync / removeAsync / getAsync calls before it, and the later ones run after it', async () => {
+    const tree = db.openTree('ordered-apply')
+    for (let round = 0; round < ROUNDS; round++) {
+      const k = `k${round}`
+      const before = tree.insertAsync(k, 'before')
+      const readBefore = tree.getAsync(k)
+      const applied = tree.applyAsync(new Batch().insert(k, 'batch').insert(`${k}-gone`, 'x'))
+      const readAfter = tree.getAsync(k)
+      const removed = tree.removeAsync(`${k}-gone`)
+      expect(await before).toBeUndefined()
+      expect(str(await readBefore)).toBe('before')
+      expect(await applied).toBeUndefined()
+      expect(str(await readAfter)).toBe('batch')
+      expect(str(await removed)).toBe('x')
+    }
+    // and a batch removing what an unawaited insert made just before it
+    for (let round = 0; round < ROUNDS; round++) {
+      void tree.insertAsync(`r${round}`, 'v')
+      await tree.applyAsync(new Batch().remove(`r${round}`))
+      expect(tree.get(`r${round}`)).toBeUndefined()
+    }
+  })
+
+  it('a burst of calls on either side of applyAsync calls, across ticks, keeps call order', async () => {
+    const tree = db.openTree('ordered-apply-burst')
+    const pending: Promise<unknown>[] = []
+    for (let i = 0; i < 50; i++) {
+      pending.push(tree.insertAsync('n', String(i * 3)))
+      pending.push(tree.applyAsync(new Batch().insert('n', String(i * 3 + 1))))
+      if (i % 7 === 0) await new Promise((resolve) => setImmediate(resolve))
+      pending.push(tree.applyAsync(new Batch().insert('n', String(i * 3 + 2))))
+      pending.push(tree.getAsync('n').then((v) => expect(str(v)).toBe(String(i * 3 + 2))))
+    }
+    await Promise.all(pending)
+    expect(str(tree.get('n'))).toBe('149')
+  })
+
+  it('takes the batch when called, also when it has to wait for earlier calls', async () => {
+    const tree = db.openTree('ordered-apply-snapshot')
+    const earlier = Array.from({ length: 100 }, (_, i) => tree.insertAsync(`e${i}`, 'v'))
+    const batch = tree.batch().insert('a', '1')
+    const applied = tree.applyAsync(batch)
+    batch.insert('b', '2').remove('a')
+    await Promise.all([...earlier, applied])
+    expect(str(tree.get('a'))).toBe('1')
+    expect(tree.get('b')).toBeUndefined()
+  })
+
+  it('a failed applyAsync rejects alone: the calls after it still run', async () => {
+    const closing = open(dbPath())
+    const tree = closing.openTree('t')
+    const write = tree.insertAsync('a', '1')
+    const applied = tree.applyAsync(new Batch().insert('b', '2'))
+    const after = tree.getAsync('a')
+    closing.close()
+    // the insert's task was sent before the close (applyAsync sends the tick's calls so
+    // far at once) and may have run; the batch waited for it, so it and the read after
+    // it reject with the closed error, and none hangs
+    const [w, a, r] = await Promise.allSettled([write, applied, after])
+    if (w.status === 'rejected') expect(w.reason).toBeInstanceOf(SledClosedError)
+    expect(a.status === 'rejected' && a.reason).toBeInstanceOf(SledClosedError)
+    expect(r.status === 'rejected' && r.reason).toBeInstanceOf(SledClosedError)
+    // a malformed batch is refused while others wait, and the next calls go on
+    const other = db.openTree('ordered-apply-bad')
+    const first = other.insertAsync('x', '1')
+    const bad = other.applyAsync({} as unknown as Batch)
+    const next = other.getAsync('x')
+    await expect(bad).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' })
+    expect(await first).toBeUndefined()
+    expect(str(await next)).toBe('1')
+  })
+})
+
 describe('bad input', () => {
   it('apply / applyAsync of something that is not a Batch throw / reject TypeError ERR_INVALID_ARG_TYPE', async () => {
     const tree = db.openTree('bad')

@@ -67,6 +67,40 @@ describe('SledLevel', () => {
     await db.close()
   })
 
+  it('batch(), a chained batch and clear() run after the calls made before them, awaited or not (and batches before the later ones)', async () => {
+    const db = new SledLevel<string, string>(dbPath())
+    // a chained batch is made synchronously, which level allows once open
+    await db.open()
+    for (let round = 0; round < 100; round++) {
+      const calls: Promise<unknown>[] = [db.put('a', 'put'), db.batch([{ type: 'del', key: 'a' }])]
+      const afterBatch = db.get('a')
+      calls.push(db.put('b', 'put'), db.batch().put('b', 'chained').write())
+      const afterChained = db.get('b')
+      calls.push(db.put('c', 'put'))
+      // clear() is not atomic: a call made while it runs may run before its deletes, so
+      // the reads come after it has finished
+      await db.clear()
+      expect(await afterBatch).toBeUndefined()
+      expect(await afterChained).toBe('chained')
+      expect(await db.getMany(['a', 'b', 'c'])).toEqual([undefined, undefined, undefined])
+      await Promise.all(calls)
+      expect(await db.keys().all()).toEqual([])
+    }
+    await db.close()
+  })
+
+  it('with a prewrite hook (every put() and del() a batch), reads still see the writes made before them', async () => {
+    const db = new SledLevel<string, string>(dbPath())
+    db.hooks.prewrite.add(() => {})
+    for (let round = 0; round < 100; round++) {
+      const writes = [db.put(`k${round}`, 'v'), db.del(`k${round - 1}`)]
+      expect(await db.get(`k${round}`)).toBe('v')
+      expect(await db.has(`k${round - 1}`)).toBe(false)
+      await Promise.all(writes)
+    }
+    await db.close()
+  })
+
   it("passes sled's options on to sled (temporary removes the database on close)", async () => {
     const path = dbPath()
     const db = new SledLevel(path, { temporary: true, cacheCapacity: 1 << 20 })

@@ -361,6 +361,9 @@ export class SledLevel<KDefault = string, VDefault = string> extends AbstractLev
   async _clear(options: Range): Promise<void> {
     const tree = this.#tree
     let batch = new Batch()
+    // an empty applyAsync waits for the put(), del() and batch() calls made before this
+    // one (applyAsync runs in call order with them), so the range read below holds them
+    await tree.applyAsync(batch)
     for await (const [key] of tree.range(rangeOf(options))) {
       batch.remove(key)
       if (batch.length >= CLEAR_CHUNK) {
