@@ -136,7 +136,6 @@ export declare class NativeTree {
   remove(key: Uint8Array): Buffer | undefined
   /** Applies a packed batch (see `batch.rs`) atomically. */
   apply(batch: Uint8Array): void
-  applyAsync(batch: Uint8Array): Promise<void>
   containsKey(key: Uint8Array): boolean
   /**
    * Atomically replaces `expected` (absent when undefined) by `proposed`

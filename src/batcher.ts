@@ -1,15 +1,15 @@
-// Coalesces the getAsync / getManyAsync / insertAsync / removeAsync calls of one tick on
-// one Tree object into one task (on the shared task threads, src/task-line.ts): a round
+// Coalesces the getAsync / getManyAsync / insertAsync / removeAsync / applyAsync calls of
+// one tick on one Tree object into one task (on the shared task threads, src/task-line.ts): a round
 // trip to another thread costs tens of microseconds (~30 µs on the 2-core test VM), far
 // more than a sled read or a cached write, so the calls in flight share it.
 // The calls are packed into one Buffer as they are made (which copies their keys and
 // values) in the format of a batch (crates/sled-core/src/batch.rs, `decode`), and the
-// native task runs them in call order, each its own sled call. An applyAsync joins the
-// order as a task of its own that runs alone (Batcher.apply).
+// native task runs them in call order, each its own sled call (an applyAsync's batch is
+// one op, applied atomically).
 
 import { Buffer } from 'node:buffer'
 import { unpackValues } from './native.js'
-import { GET, INSERT, PackedOps, REMOVE } from './packed-ops.js'
+import { APPLY, GET, INSERT, PackedOps, REMOVE } from './packed-ops.js'
 import { rejectOnThrow } from './reject.js'
 
 /**
@@ -51,12 +51,9 @@ type Task<T> = {
   rest?: Task<T>
   /** A second half whose first half has not finished: it, and everything queued after it, waits. */
   held?: boolean
-  /** An applyAsync (`ops`: its packed batch): it starts once none of this batcher's tasks runs, and none starts while it runs. */
-  alone?: Alone
+  /** Sent to the native side (which copied `ops`). */
+  sent?: boolean
 }
-
-/** How an applyAsync task runs and settles. */
-type Alone = { run: (ops: Buffer) => Promise<void>; resolve: () => void; reject: (error: unknown) => void }
 
 /**
  * Runs one Tree object's …Async calls in call order, across ticks too. A task with a write
@@ -84,8 +81,6 @@ export class Batcher<T> {
   /** This batcher's read and write tasks sent and not yet settled. */
   #reading = 0
   #writing = 0
-  /** An applyAsync task is running. */
-  #alone = false
   readonly #run: (ops: Buffer, writes: boolean) => Promise<Results>
   readonly #decode: (value: Buffer | undefined) => T
   readonly #flushTick = () => this.#flush()
@@ -151,19 +146,12 @@ export class Batcher<T> {
   }
 
   /**
-   * Runs `run(ops)` (an applyAsync of the packed batch `ops`) after this batcher's earlier
-   * calls, this tick's too, have finished; its later calls start after it has finished.
-   * `ops` is copied if it has to wait (`run` copies it when it starts).
+   * Applies the packed batch `batch` (Batch.pack) atomically, after the calls made before
+   * this one; resolves with undefined. The batch is copied now.
    */
-  apply(ops: Buffer, run: (ops: Buffer) => Promise<void>): Promise<void> {
-    // this tick's calls so far go first, as a task of their own
-    this.#flush()
-    return new Promise<void>((resolve, reject) => {
-      const task: Task<T> = { ops, waiters: [], writes: true, alone: { run, resolve, reject } }
-      this.#waiting.push(task)
-      this.#pump()
-      if (this.#waiting.includes(task)) task.ops = Buffer.from(ops)
-    })
+  apply(batch: Uint8Array): Promise<T> {
+    this.#writes = true
+    return this.#queue(APPLY, batch, undefined)
   }
 
   #queue(op: number, key: Uint8Array, value: Uint8Array | undefined): Promise<T> {
@@ -211,7 +199,7 @@ export class Batcher<T> {
     this.#pump()
     // what has to wait keeps a copy: the packing buffer serves the next tick (the native
     // side copied the list of a task that started)
-    for (const task of fresh) if (this.#waiting.includes(task)) task.ops = Buffer.from(task.ops)
+    for (const task of fresh) if (!task.sent) task.ops = Buffer.from(task.ops)
     this.#waiters = []
     this.#count = 0
     this.#writes = false
@@ -231,34 +219,18 @@ export class Batcher<T> {
   /** Starts the queued tasks whose turn it is, in order. */
   #pump(): void {
     const queue = this.#waiting
-    while (queue.length > 0 && !this.#alone) {
+    while (queue.length > 0) {
       const task = queue[0] as Task<T>
-      const idle = this.#reading + this.#writing === 0
-      const turn = task.held ? false : task.alone ? idle : task.writes ? this.#reading === 0 : this.#writing === 0
+      const turn = task.held ? false : task.writes ? this.#reading === 0 : this.#writing === 0
       if (!turn) return
       queue.shift()
-      if (task.alone) this.#sendAlone(task.ops, task.alone)
-      else this.#send(task)
+      this.#send(task)
     }
-  }
-
-  /** Runs an applyAsync task; the tasks queued after it start once it has settled. */
-  #sendAlone(ops: Buffer, alone: Alone): void {
-    this.#alone = true
-    const finish = (error?: { reason: unknown }) => {
-      this.#alone = false
-      this.#pump()
-      if (error === undefined) alone.resolve()
-      else alone.reject(error.reason)
-    }
-    rejectOnThrow(() => alone.run(ops)).then(
-      () => finish(),
-      (reason: unknown) => finish({ reason }),
-    )
   }
 
   /** Runs `task` and settles its calls; the next task starts before they are settled. */
   #send(task: Task<T>): void {
+    task.sent = true
     if (task.writes) this.#writing++
     else this.#reading++
     const finish = (results: Results | undefined, error?: { reason: unknown }) => {

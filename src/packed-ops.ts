@@ -6,10 +6,11 @@
 import { Buffer, constants } from 'node:buffer'
 import { byteLength } from './typed-array.js'
 
-/** The ops of the packed list; GET only in the list of the …Async calls. */
+/** The ops of the packed list; GET and APPLY (whose key is a packed batch) only in the list of the …Async calls. */
 export const REMOVE = 0
 export const INSERT = 1
 export const GET = 2
+export const APPLY = 3
 
 export class PackedOps {
   #pack: Buffer

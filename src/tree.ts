@@ -374,13 +374,9 @@ export class Tree<K = Buffer, V = Buffer> {
     Tree.#of(this).apply(Batch.pack(batch))
   }
 
-  /** `apply` on the libuv pool, in call order with this object's other …Async calls (see Batcher.apply). */
+  /** `apply` on the task threads, in call order with this object's other …Async calls (see Batcher). */
   applyAsync(batch: Batch<K, V>): Promise<void> {
-    return rejectOnThrow(() => {
-      const native = Tree.#of(this)
-      const ops = Batch.pack(batch)
-      return Tree.#batcher(this, 'applyAsync').apply(ops, (bytes) => native.applyAsync(bytes))
-    })
+    return rejectOnThrow(() => Tree.#batcher(this, 'applyAsync').apply(Batch.pack(batch))).then(() => undefined)
   }
 
   /** Runs `fn` as a transaction on this tree; see `transaction()`. */

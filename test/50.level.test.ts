@@ -101,6 +101,39 @@ describe('SledLevel', () => {
     await db.close()
   })
 
+  it('close() lets the calls made before it land first, awaited or not', async () => {
+    type Level = SledLevel<string, string>
+    const cases: [string, (db: Level) => Promise<unknown>[], [string, string | undefined][]][] = [
+      ['put', (db) => [db.put('k', 'v')], [['k', 'v']]],
+      ['del', (db) => [db.del('gone')], [['gone', undefined]]],
+      ['batch', (db) => [db.batch([{ type: 'put', key: 'b', value: 'v' }])], [['b', 'v']]],
+      ['chained batch', (db) => [db.batch().put('c', 'v').write()], [['c', 'v']]],
+      ['clear', (db) => [db.clear()], [['gone', undefined]]],
+      [
+        'a mix with a read',
+        (db) => [...Array.from({ length: 20 }, (_, i) => db.put(`p${i}`, 'v')), db.del('gone'), db.batch().put('c', 'v').write(), db.get('gone')],
+        [['p19', 'v'], ['gone', undefined], ['c', 'v']],
+      ],
+    ]
+    for (const [name, make, expected] of cases) {
+      for (let round = 0; round < 5; round++) {
+        const path = dbPath()
+        const seed = new SledLevel<string, string>(path)
+        await seed.put('gone', 'x')
+        await seed.close()
+        const db = new SledLevel<string, string>(path)
+        await db.open()
+        const settled = Promise.allSettled(make(db))
+        await db.close()
+        // none of them was refused with the closed database's error
+        expect((await settled).filter((c) => c.status === 'rejected'), name).toEqual([])
+        const again = new SledLevel<string, string>(path)
+        expect(await again.getMany(expected.map(([key]) => key)), name).toEqual(expected.map(([, value]) => value))
+        await again.close()
+      }
+    }
+  })
+
   it("passes sled's options on to sled (temporary removes the database on close)", async () => {
     const path = dbPath()
     const db = new SledLevel(path, { temporary: true, cacheCapacity: 1 << 20 })

@@ -15,6 +15,7 @@
 
 import { EventEmitter } from 'node:events'
 import { type Db, open, type SledOptions, type Tree } from '../../index.js'
+import { PendingCalls } from './pending-calls.js'
 
 /** sled's settings for the database (encodings are the adapter's business: text). */
 export type KeyvSledOptions = Omit<SledOptions, 'createNew'>
@@ -83,7 +84,7 @@ export class KeyvSled extends EventEmitter {
   /** Whether a Keyv 6 has taken this store (it read `capabilities`). */
   #keyv6 = false
   /** The store's calls not yet settled: disconnect() lets them land before it closes. */
-  readonly #pending = new Set<Promise<unknown>>()
+  readonly #pending = new PendingCalls()
   /** This store's unawaited …Async calls, by tree and key (a count each). */
   readonly #inFlight = new Map<TextTree, Map<string, number>>()
 
@@ -114,15 +115,6 @@ export class KeyvSled extends EventEmitter {
       this.#trees.set(name, tree)
     }
     return tree
-  }
-
-  /** `call`, counted as pending until it settles (its own rejection still reaches its caller). */
-  #track<T>(call: Promise<T>): Promise<T> {
-    const pending = this.#pending
-    pending.add(call)
-    const done = () => void pending.delete(call)
-    call.then(done, done)
-    return call
   }
 
   async get(key: string): Promise<string | undefined> {
@@ -238,7 +230,7 @@ export class KeyvSled extends EventEmitter {
       if (counts.size === 0 && this.#inFlight.get(tree) === counts) this.#inFlight.delete(tree)
     }
     call.then(done, done)
-    return this.#track(call)
+    return this.#pending.track(call)
   }
 
   /** Removes this namespace's keys only. */
@@ -262,7 +254,7 @@ export class KeyvSled extends EventEmitter {
     for (let turn = 0; turn < DISCONNECT_TURNS; turn++) {
       await new Promise((resolve) => setImmediate(resolve))
       if (this.#pending.size === 0) break
-      await Promise.allSettled([...this.#pending])
+      await this.#pending.settled()
     }
     await this.#db.closeAsync()
   }

@@ -29,6 +29,7 @@ import {
   type SledOptions,
   type Tree,
 } from '../../index.js'
+import { PendingCalls } from './pending-calls.js'
 
 /** The forms abstract-level hands to and expects from this store (see the manifest). */
 type Format = 'buffer' | 'utf8'
@@ -213,11 +214,13 @@ class SledIterator extends AbstractIterator<SledLevel<unknown, unknown>, Data, D
 /** Builds one sled Batch, so write() applies every operation atomically. */
 class SledChainedBatch extends AbstractChainedBatch<SledLevel<unknown, unknown>, unknown, unknown> {
   readonly #tree: Tree
+  readonly #pending: PendingCalls
   #batch = new Batch()
 
-  constructor(db: SledLevel<unknown, unknown>, tree: Tree) {
+  constructor(db: SledLevel<unknown, unknown>, tree: Tree, pending: PendingCalls) {
     super(db)
     this.#tree = tree
+    this.#pending = pending
   }
 
   _put(key: Data, value: Data): void {
@@ -233,7 +236,7 @@ class SledChainedBatch extends AbstractChainedBatch<SledLevel<unknown, unknown>,
   }
 
   async _write(): Promise<void> {
-    await this.#tree.applyAsync(this.#batch)
+    await this.#pending.track(this.#tree.applyAsync(this.#batch))
   }
 
   async _close(): Promise<void> {
@@ -264,6 +267,8 @@ export class SledLevel<KDefault = string, VDefault = string> extends AbstractLev
   /** The directory of the sled database. */
   readonly location: string
   #db: Db | undefined
+  /** The calls not yet settled: close() lets them land before it closes the database. */
+  readonly #pending = new PendingCalls()
 
   constructor(location: string, options?: SledLevelOptions<KDefault, VDefault>) {
     // checked before super(): abstract-level's constructor already schedules the open
@@ -302,13 +307,15 @@ export class SledLevel<KDefault = string, VDefault = string> extends AbstractLev
   }
 
   async _close(): Promise<void> {
+    // abstract-level takes no new calls while closing; the ones made before land first
+    await this.#pending.settled()
     const db = this.#db
     this.#db = undefined
     await db?.closeAsync()
   }
 
   async _get(key: Data, options: { valueEncoding: Format }): Promise<Data | undefined> {
-    const value = await this.#tree.getAsync(key)
+    const value = await this.#pending.track(this.#tree.getAsync(key))
     return value && decode(value, options.valueEncoding)
   }
 
@@ -318,26 +325,26 @@ export class SledLevel<KDefault = string, VDefault = string> extends AbstractLev
   }
 
   async _getMany(keys: Data[], options: { valueEncoding: Format }): Promise<(Data | undefined)[]> {
-    const values = await this.#tree.getManyAsync(keys)
+    const values = await this.#pending.track(this.#tree.getManyAsync(keys))
     return values.map((value) => value && decode(value, options.valueEncoding))
   }
 
   // has and hasMany read as get and getMany do, so they see the put() and del() calls before them
   async _has(key: Data): Promise<boolean> {
-    return (await this.#tree.getAsync(key)) !== undefined
+    return (await this.#pending.track(this.#tree.getAsync(key))) !== undefined
   }
 
   async _hasMany(keys: Data[]): Promise<boolean[]> {
-    const values = await this.#tree.getManyAsync(keys)
+    const values = await this.#pending.track(this.#tree.getManyAsync(keys))
     return values.map((value) => value !== undefined)
   }
 
   async _put(key: Data, value: Data): Promise<void> {
-    await this.#tree.insertAsync(key, value)
+    await this.#pending.track(this.#tree.insertAsync(key, value))
   }
 
   async _del(key: Data): Promise<void> {
-    await this.#tree.removeAsync(key)
+    await this.#pending.track(this.#tree.removeAsync(key))
   }
 
   async _batch(operations: WriteOp[]): Promise<void> {
@@ -346,11 +353,11 @@ export class SledLevel<KDefault = string, VDefault = string> extends AbstractLev
       if (op.type === 'put') batch.insert(op.key, op.value as Data)
       else batch.remove(op.key)
     }
-    await this.#tree.applyAsync(batch)
+    await this.#pending.track(this.#tree.applyAsync(batch))
   }
 
   _chainedBatch(): SledChainedBatch {
-    return new SledChainedBatch(this as SledLevel<unknown, unknown>, this.#tree)
+    return new SledChainedBatch(this as SledLevel<unknown, unknown>, this.#tree, this.#pending)
   }
 
   _iterator(options: IteratorOptions): SledIterator {
@@ -359,7 +366,10 @@ export class SledLevel<KDefault = string, VDefault = string> extends AbstractLev
 
   /** Not atomic (level does not require it): deletes the range a chunk of keys at a time. */
   async _clear(options: Range): Promise<void> {
-    const tree = this.#tree
+    return this.#pending.track(this.#clearRange(this.#tree, options))
+  }
+
+  async #clearRange(tree: Tree, options: Range): Promise<void> {
     let batch = new Batch()
     // an empty applyAsync waits for the put(), del() and batch() calls made before this
     // one (applyAsync runs in call order with them), so the range read below holds them

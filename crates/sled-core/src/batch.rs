@@ -3,8 +3,9 @@
 //! `[value len u32][value]`, little-endian. One buffer instead of an array of
 //! Buffers keeps a 1,000-operation batch to a single argument conversion.
 //!
-//! The `…Async` point calls of one tick (the facade's `src/batcher.ts`) use the same
-//! format with one more op, `2 get` (a key, no value): see [`decode`].
+//! The `…Async` calls of one tick (the facade's `src/batcher.ts`) use the same format
+//! with two more ops: `2 get` (a key, no value) and `3 apply`, whose "key" is a packed
+//! batch (an `applyAsync`, applied atomically): see [`decode`].
 
 use crate::error::{Code, Error, Result};
 
@@ -44,11 +45,14 @@ pub enum Op<'a> {
     Remove(&'a [u8]),
     Insert(&'a [u8], &'a [u8]),
     Get(&'a [u8]),
+    /// A packed batch, checked by `decode`.
+    Apply(&'a [u8]),
 }
 
-/// Decodes a packed list of operations; `gets` allows op `2` (a get), which a batch
-/// does not have. Never panics on malformed input.
-pub fn decode(data: &[u8], gets: bool) -> Result<Vec<Op<'_>>> {
+/// Decodes a packed list of operations; `calls` allows ops `2` (a get) and `3` (an
+/// apply of a packed batch, which is checked too), which a batch does not have. Never
+/// panics on malformed input.
+pub fn decode(data: &[u8], calls: bool) -> Result<Vec<Op<'_>>> {
     let mut ops = Vec::new();
     let mut reader = Reader { data, at: 0 };
     while reader.at < data.len() {
@@ -61,7 +65,12 @@ pub fn decode(data: &[u8], gets: bool) -> Result<Vec<Op<'_>>> {
                 Op::Insert(key, reader.take(value_len)?)
             }
             0 => Op::Remove(key),
-            2 if gets => Op::Get(key),
+            2 if calls => Op::Get(key),
+            3 if calls => {
+                // a batch holds no gets nor batches, so this nests one level at most
+                decode(key, false)?;
+                Op::Apply(key)
+            }
             _ => return Err(malformed()),
         });
     }
@@ -83,8 +92,8 @@ pub fn unpack(data: &[u8]) -> Result<(sled::Batch, Vec<Vec<u8>>)> {
                 keys.push(key.to_vec());
                 batch.remove(key);
             }
-            // `decode` refuses gets here
-            Op::Get(_) => return Err(malformed()),
+            // `decode` refuses gets and batches here
+            Op::Get(_) | Op::Apply(_) => return Err(malformed()),
         }
     }
     Ok((batch, keys))
@@ -135,5 +144,28 @@ mod tests {
             Code::InvalidArgValue
         );
         assert!(unpack(&list).is_err());
+    }
+
+    #[test]
+    fn a_batch_nests_in_a_list_of_calls_only_and_is_checked() {
+        let batch = [1, 1, 0, 0, 0, b'k', 1, 0, 0, 0, b'v'];
+        let mut list = vec![3, batch.len() as u8, 0, 0, 0];
+        list.extend_from_slice(&batch);
+        list.extend_from_slice(&[2, 1, 0, 0, 0, b'k']);
+        assert_eq!(
+            decode(&list, true).unwrap(),
+            vec![Op::Apply(&batch), Op::Get(b"k")]
+        );
+        assert!(decode(&list, false).is_err());
+        assert!(unpack(&list).is_err());
+        // a malformed nested batch, or a get or batch inside one, is refused
+        for inner in [&[1, 1, 0, 0, 0, b'k', 9][..], &[2, 1, 0, 0, 0, b'k'], &list] {
+            let mut outer = vec![3, inner.len() as u8, 0, 0, 0];
+            outer.extend_from_slice(inner);
+            assert_eq!(
+                decode(&outer, true).unwrap_err().code,
+                Code::InvalidArgValue
+            );
+        }
     }
 }

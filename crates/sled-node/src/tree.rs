@@ -135,14 +135,6 @@ impl NativeTree {
         })
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn apply_async(&self, batch: &[u8]) -> Result<AsyncTask<ApplyTask>> {
-        self.task("applyAsync", |slot| {
-            let batch = Some(sled_core::batch::unpack(batch)?);
-            Ok(ApplyTask { slot, batch })
-        })
-    }
-
     #[napi]
     pub fn contains_key(&self, #[napi(ts_arg_type = "Uint8Array")] key: Key) -> Result<bool> {
         self.run("containsKey", |tree| tree.contains_key(&key))
@@ -303,17 +295,6 @@ impl NativeTree {
 }
 
 impl NativeTree {
-    /// A pool task made by `make` from this handle's slot. A closed handle or an
-    /// argument `make` refuses throws here, synchronously (the facade turns that into a
-    /// rejected promise), rather than from the pool.
-    fn task<T: Task>(
-        &self,
-        op: &str,
-        make: impl FnOnce(Arc<Slot>) -> CoreResult<T>,
-    ) -> Result<AsyncTask<T>> {
-        self.checked(op, make).map(AsyncTask::new)
-    }
-
     /// `make`'s result from this handle's slot, once the handle was found open.
     fn checked<T>(&self, op: &str, make: impl FnOnce(Arc<Slot>) -> CoreResult<T>) -> Result<T> {
         guard(op, || {
@@ -354,35 +335,8 @@ impl ObjectFinalize for NativeTree {
 // for it. Errors are kept as the task's output and built as JS errors in `resolve`,
 // on the JS thread.
 
-/// `applyAsync` off the JS thread.
-pub struct ApplyTask {
-    slot: Arc<Slot>,
-    /// The batch and the keys it writes (a running backup records them); taken by the
-    /// one run of `compute`.
-    batch: Option<(sled::Batch, Vec<Vec<u8>>)>,
-}
-
-impl Task for ApplyTask {
-    type Output = CoreResult<()>;
-    type JsValue = ();
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        let (slot, batch) = (&self.slot, &mut self.batch);
-        Ok(catch_panic("applyAsync", || {
-            slot.with("applyAsync", |tree| {
-                let (batch, keys) = batch.take().unwrap_or_default();
-                slot.write(tree, |r| r.apply(batch, &keys))
-            })
-        }))
-    }
-
-    fn resolve(&mut self, env: Env, output: Self::Output) -> Result<()> {
-        settle(&env, output)
-    }
-}
-
-/// The `getAsync` / `insertAsync` / `removeAsync` calls of one tick, packed in one
-/// Buffer (`sled_core::batch::decode`, gets allowed), run by one task of a task line
+/// The `getAsync` / `getManyAsync` / `insertAsync` / `removeAsync` / `applyAsync` calls
+/// of one tick, packed in one Buffer (`sled_core::batch::decode`, gets and batches allowed), run by one task of a task line
 /// (`task_line.rs`): the hop to another thread is paid once per tick, not once per call.
 /// Each op is its own sled call, in order; writes go through the slot's write path, as
 /// `insert` / `remove` do. The outcome: the results packed as `getMany`'s (the value
@@ -399,6 +353,7 @@ fn op_name(op: &sled_core::batch::Op) -> &'static str {
     use sled_core::batch::Op;
     match op {
         Op::Get(_) => "getAsync",
+        Op::Apply(_) => "applyAsync",
         Op::Insert(..) => "insertAsync",
         Op::Remove(_) => "removeAsync",
     }
@@ -421,6 +376,7 @@ impl OpsOutcome {
 fn first_op_name(data: &[u8]) -> &'static str {
     match data.first() {
         Some(&2) => "getAsync",
+        Some(&3) => "applyAsync",
         Some(&0) => "removeAsync",
         _ => "insertAsync",
     }
@@ -450,6 +406,11 @@ impl OpsTask {
                         Op::Get(key) => tree.get(key),
                         Op::Insert(key, value) => slot.write(tree, |r| r.insert(key, value)),
                         Op::Remove(key) => slot.write(tree, |r| r.remove(key)),
+                        Op::Apply(packed) => {
+                            // checked by `decode` when the task was made
+                            let (batch, keys) = sled_core::batch::unpack(packed)?;
+                            slot.write(tree, |r| r.apply(batch, &keys)).map(|()| None)
+                        }
                     };
                     done.push(result.map_err(|e| from_sled(name, &slot.subject, e))?);
                 }
