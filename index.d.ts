@@ -95,10 +95,11 @@ export declare class NativeTaskLine {
   constructor(notify: () => void)
   /**
    * Queues the packed `ops` of `tree` as task `id`: when `ordered`, after the ordered
-   * tasks sent before it; otherwise to run at once on a free thread. A closed handle or
-   * a malformed list throws here, and nothing is queued.
+   * tasks sent before it; otherwise to run at once on a free thread. With `batch`, `ops`
+   * is one applyAsync's packed batch (ordered). A closed handle or a malformed list
+   * throws here, and nothing is queued.
    */
-  send(tree: NativeTree, ops: Uint8Array, id: number, ordered: boolean): void
+  send(tree: NativeTree, ops: Uint8Array, id: number, ordered: boolean, batch: boolean): void
   /**
    * The tasks finished since the last call, as `[id, failed, result]` triples: the
    * task's results packed (`OpsOutcome`), or (`failed`) the error of

@@ -11,6 +11,7 @@ import { Buffer } from 'node:buffer'
 import { unpackValues } from './native.js'
 import { APPLY, GET, INSERT, PackedOps, REMOVE } from './packed-ops.js'
 import { rejectOnThrow } from './reject.js'
+import { byteLength } from './typed-array.js'
 
 /**
  * A call waiting for its results: one op's (`many` undefined), or the `many` ops of a
@@ -42,6 +43,13 @@ const SPLIT = 16
 /** The packing buffer is let go of after a tick that needed more than this. */
 const KEEP_BYTES = 1 << 20
 
+/**
+ * A batch this large goes out as a task of its own, copied once, rather than into the tick's
+ * list: that list grows by copying, and would hold every large batch of the tick at once (8
+ * concurrent 640 KB batches took 5x as long per batch that way).
+ */
+const OWN_TASK_BYTES = 64 * 1024
+
 /** A list of calls: waiting for its turn in the batcher's queue, or running. */
 type Task<T> = {
   ops: Buffer
@@ -53,6 +61,8 @@ type Task<T> = {
   held?: boolean
   /** Sent to the native side (which copied `ops`). */
   sent?: boolean
+  /** `ops` is one applyAsync's packed batch, not a list (a large batch's own task). */
+  batch?: boolean
 }
 
 /**
@@ -81,7 +91,7 @@ export class Batcher<T> {
   /** This batcher's read and write tasks sent and not yet settled. */
   #reading = 0
   #writing = 0
-  readonly #run: (ops: Buffer, writes: boolean) => Promise<Results>
+  readonly #run: (ops: Buffer, writes: boolean, batch: boolean) => Promise<Results>
   readonly #decode: (value: Buffer | undefined) => T
   readonly #flushTick = () => this.#flush()
 
@@ -91,7 +101,7 @@ export class Batcher<T> {
    * started before it; `decode` turns a value read (or a previous value) into the
    * caller's result, and what it throws rejects that call only.
    */
-  constructor(run: (ops: Buffer, writes: boolean) => Promise<Results>, decode: (value: Buffer | undefined) => T) {
+  constructor(run: (ops: Buffer, writes: boolean, batch: boolean) => Promise<Results>, decode: (value: Buffer | undefined) => T) {
     this.#run = run
     this.#decode = decode
   }
@@ -149,9 +159,21 @@ export class Batcher<T> {
    * Applies the packed batch `batch` (Batch.pack) atomically, after the calls made before
    * this one; resolves with undefined. The batch is copied now.
    */
-  apply(batch: Uint8Array): Promise<T> {
-    this.#writes = true
-    return this.#queue(APPLY, batch, undefined)
+  apply(batch: Buffer): Promise<T> {
+    if (byteLength(batch) < OWN_TASK_BYTES) {
+      this.#writes = true
+      return this.#queue(APPLY, batch, undefined)
+    }
+    // the calls before it go out first, as a task of their own
+    this.#flush()
+    return new Promise<T>((resolve, reject) => {
+      const waiter: Waiter<T> = { resolve: resolve as (value: T | T[]) => void, reject, at: 0, many: undefined }
+      const task: Task<T> = { ops: batch, waiters: [waiter], writes: true, batch: true }
+      this.#waiting.push(task)
+      this.#pump()
+      // the caller's Batch may change once this returns: what waits keeps a copy
+      if (!task.sent) task.ops = Buffer.from(batch)
+    })
   }
 
   #queue(op: number, key: Uint8Array, value: Uint8Array | undefined): Promise<T> {
@@ -248,7 +270,7 @@ export class Batcher<T> {
       // settled after the calls before them, as in call order
       if (at >= 0) Batcher.#rejectAll((rest as Task<T>).waiters, failure?.reason)
     }
-    rejectOnThrow(() => this.#run(task.ops, task.writes)).then(
+    rejectOnThrow(() => this.#run(task.ops, task.writes, task.batch === true)).then(
       (results) => finish(results),
       (reason: unknown) => finish(undefined, { reason }),
     )

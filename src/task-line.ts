@@ -30,15 +30,15 @@ export class TaskLine {
     })
   }
 
-  /** Queues the packed `ops` of `tree`: when `ordered`, after the ordered tasks sent before, otherwise to run at once (throws, queueing nothing, when `tree` is closed or the list malformed, or the process cannot be kept alive for it). */
-  run(tree: NativeTree, ops: Buffer, ordered: boolean): Promise<Results> {
+  /** Queues the packed `ops` of `tree` (with `batch`, one applyAsync's packed batch, ordered): when `ordered`, after the ordered tasks sent before, otherwise to run at once (throws, queueing nothing, when `tree` is closed or the list malformed, or the process cannot be kept alive for it). */
+  run(tree: NativeTree, ops: Buffer, ordered: boolean, batch = false): Promise<Results> {
     const id = (this.#last = (this.#last + 1) >>> 0)
     const first = this.#pending.size === 0
     // before the send: once a task is queued, nothing here may throw, or its caller
     // would see an error for a write that lands
     if (first) this.#native.keepAlive(true)
     try {
-      this.#native.send(tree, ops, id, ordered)
+      this.#native.send(tree, ops, id, ordered, batch)
     } catch (error) {
       if (first) this.#native.keepAlive(false)
       throw error

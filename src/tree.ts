@@ -239,7 +239,7 @@ export class Tree<K = Buffer, V = Buffer> {
     if (self.#calls !== undefined) return self.#calls
     const line = new TaskLine()
     return (self.#calls = new Batcher(
-      (ops, writes) => line.run(native, ops, writes),
+      (ops, writes, batch) => line.run(native, ops, writes, batch),
       (v) => self.#decodeValue(v),
     ))
   }
@@ -376,7 +376,8 @@ export class Tree<K = Buffer, V = Buffer> {
 
   /** `apply` on the task threads, in call order with this object's other …Async calls (see Batcher). */
   applyAsync(batch: Batch<K, V>): Promise<void> {
-    return rejectOnThrow(() => Tree.#batcher(this, 'applyAsync').apply(Batch.pack(batch))).then(() => undefined)
+    // resolves with the decoding of no value: undefined
+    return rejectOnThrow(() => Tree.#batcher(this, 'applyAsync').apply(Batch.pack(batch))) as Promise<unknown> as Promise<void>
   }
 
   /** Runs `fn` as a transaction on this tree; see `transaction()`. */

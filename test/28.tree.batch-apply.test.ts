@@ -184,6 +184,25 @@ describe('applyAsync in call order with the …Async calls', () => {
     expect(str(tree.get('n'))).toBe('149')
   })
 
+  it('a batch of 64 KiB or more (a task of its own) keeps the same order with the calls around it', async () => {
+    const tree = db.openTree('ordered-apply-large')
+    const large = Buffer.alloc(100_000, 7)
+    for (let round = 0; round < 50; round++) {
+      const k = `k${round}`
+      const calls = [tree.insertAsync(k, 'before'), tree.getAsync(k)]
+      const batch = new Batch().insert(k, large).insert(`${k}-other`, large)
+      const applied = tree.applyAsync(batch)
+      batch.remove(k)
+      const after = [tree.getAsync(k), tree.insertAsync(`${k}-other`, 'after')]
+      expect(await calls[0]).toBeUndefined()
+      expect(str(await calls[1])).toBe('before')
+      expect(await applied).toBeUndefined()
+      expect(await after[0]).toEqual(large)
+      expect(await after[1]).toEqual(large)
+      expect(str(tree.get(`${k}-other`))).toBe('after')
+    }
+  })
+
   it('takes the batch when called, also when it has to wait for earlier calls', async () => {
     const tree = db.openTree('ordered-apply-snapshot')
     const earlier = Array.from({ length: 100 }, (_, i) => tree.insertAsync(`e${i}`, 'v'))

@@ -55,11 +55,23 @@ impl NativeTaskLine {
     }
 
     /// Queues the packed `ops` of `tree` as task `id`: when `ordered`, after the ordered
-    /// tasks sent before it; otherwise to run at once on a free thread. A closed handle or
-    /// a malformed list throws here, and nothing is queued.
+    /// tasks sent before it; otherwise to run at once on a free thread. With `batch`, `ops`
+    /// is one applyAsync's packed batch (ordered). A closed handle or a malformed list
+    /// throws here, and nothing is queued.
     #[napi]
-    pub fn send(&self, tree: &NativeTree, ops: &[u8], id: u32, ordered: bool) -> Result<()> {
-        let task = tree.ops_task(ops)?;
+    pub fn send(
+        &self,
+        tree: &NativeTree,
+        ops: &[u8],
+        id: u32,
+        ordered: bool,
+        batch: bool,
+    ) -> Result<()> {
+        let task = if batch {
+            tree.batch_task(ops)?
+        } else {
+            tree.ops_task(ops)?
+        };
         let op = task.name();
         let subject = tree.slot().subject.clone();
         let finished = self.finished.clone();

@@ -309,7 +309,22 @@ impl NativeTree {
         let first = first_op_name(&data);
         self.checked(first, |slot| {
             sled_core::batch::decode(&data, true)?;
-            Ok(OpsTask { slot, data })
+            Ok(OpsTask {
+                slot,
+                work: Work::Ops(data),
+            })
+        })
+    }
+
+    /// One applyAsync of a large packed batch, as a task of its own: unpacked here (one
+    /// copy of its bytes, which sled's batch needs anyway) rather than copied as a list.
+    pub fn batch_task(&self, batch: &[u8]) -> Result<OpsTask> {
+        self.checked("applyAsync", |slot| {
+            let (batch, keys) = sled_core::batch::unpack(batch)?;
+            Ok(OpsTask {
+                slot,
+                work: Work::Batch(batch, keys),
+            })
         })
     }
 }
@@ -344,8 +359,14 @@ impl ObjectFinalize for NativeTree {
 /// were not run.
 pub struct OpsTask {
     slot: Arc<Slot>,
+    work: Work,
+}
+
+enum Work {
     /// The packed ops, checked by `decode` when the task was made.
-    data: Vec<u8>,
+    Ops(Vec<u8>),
+    /// One applyAsync's batch, with the keys it writes.
+    Batch(sled::Batch, Vec<Vec<u8>>),
 }
 
 /// The JS method behind `op`, which names it in its error.
@@ -385,46 +406,66 @@ fn first_op_name(data: &[u8]) -> &'static str {
 impl OpsTask {
     /// The JS method of the first op.
     pub fn name(&self) -> &'static str {
-        first_op_name(&self.data)
+        match &self.work {
+            Work::Ops(data) => first_op_name(data),
+            Work::Batch(..) => "applyAsync",
+        }
     }
 
     /// Runs the ops in order, up to the first that fails.
-    pub fn run(&self) -> OpsOutcome {
-        use sled_core::batch::Op;
+    pub fn run(self) -> OpsOutcome {
+        let (batch, keys) = match self.work {
+            Work::Ops(data) => return run_ops(&self.slot, &data),
+            Work::Batch(batch, keys) => (batch, keys),
+        };
         let slot = &self.slot;
-        let mut done = Vec::new();
-        // the name of the op running, for its error (and a panic's)
-        let mut name = "insertAsync";
-        let outcome = catch_panic("opsAsync", || {
-            let ops = sled_core::batch::decode(&self.data, true)?;
-            name = ops.first().map_or(name, op_name);
-            done.reserve(ops.len());
-            slot.with_tree(name, |tree| {
-                for op in ops {
-                    name = op_name(&op);
-                    let result = match op {
-                        Op::Get(key) => tree.get(key),
-                        Op::Insert(key, value) => slot.write(tree, |r| r.insert(key, value)),
-                        Op::Remove(key) => slot.write(tree, |r| r.remove(key)),
-                        Op::Apply(packed) => {
-                            // checked by `decode` when the task was made
-                            let (batch, keys) = sled_core::batch::unpack(packed)?;
-                            slot.write(tree, |r| r.apply(batch, &keys)).map(|()| None)
-                        }
-                    };
-                    done.push(result.map_err(|e| from_sled(name, &slot.subject, e))?);
-                }
-                CoreResult::Ok(())
+        let outcome = catch_panic("applyAsync", || {
+            slot.with("applyAsync", |tree| {
+                slot.write(tree, |r| r.apply(batch, &keys))
             })
         });
-        let error = outcome.err().map(|mut e| {
-            if e.code == sled_core::Code::Panic {
-                e.message = e.message.replacen("opsAsync", name, 1);
-            }
-            e
-        });
-        OpsOutcome(done, error)
+        match outcome {
+            Ok(()) => OpsOutcome(vec![None], None),
+            Err(error) => OpsOutcome(Vec::new(), Some(error)),
+        }
     }
+}
+
+/// Runs the packed ops `data` in order, up to the first that fails.
+fn run_ops(slot: &Arc<Slot>, data: &[u8]) -> OpsOutcome {
+    use sled_core::batch::Op;
+    let mut done = Vec::new();
+    // the name of the op running, for its error (and a panic's)
+    let mut name = "insertAsync";
+    let outcome = catch_panic("opsAsync", || {
+        let ops = sled_core::batch::decode(data, true)?;
+        name = ops.first().map_or(name, op_name);
+        done.reserve(ops.len());
+        slot.with_tree(name, |tree| {
+            for op in ops {
+                name = op_name(&op);
+                let result = match op {
+                    Op::Get(key) => tree.get(key),
+                    Op::Insert(key, value) => slot.write(tree, |r| r.insert(key, value)),
+                    Op::Remove(key) => slot.write(tree, |r| r.remove(key)),
+                    Op::Apply(packed) => {
+                        // checked by `decode` when the task was made
+                        let (batch, keys) = sled_core::batch::unpack(packed)?;
+                        slot.write(tree, |r| r.apply(batch, &keys)).map(|()| None)
+                    }
+                };
+                done.push(result.map_err(|e| from_sled(name, &slot.subject, e))?);
+            }
+            CoreResult::Ok(())
+        })
+    });
+    let error = outcome.err().map(|mut e| {
+        if e.code == sled_core::Code::Panic {
+            e.message = e.message.replacen("opsAsync", name, 1);
+        }
+        e
+    });
+    OpsOutcome(done, error)
 }
 
 impl ToNapiValue for OpsOutcome {
