@@ -1,6 +1,7 @@
 // The error classes of docs/api.md: exported by name, one hierarchy rooted at SledError
 // (an Error), each with its stable `code` and its class name as `name` — both when
 // constructed and when raised by the library. One copy per process for import and require.
+import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -18,7 +19,7 @@ import {
   SledReportableBugError,
   SledUnsupportedError,
 } from 'sled-node'
-import { runChild } from './helpers/child.js'
+import { entry, runChild } from './helpers/child.js'
 import { caught } from './helpers/caught.js'
 import { nextMessage, worker } from './helpers/workers.js'
 import { dbPath, tempDir } from './helpers/tmp.js'
@@ -166,6 +167,36 @@ describe('errors raised by the library have the right class, code and name', () 
       base: true,
       error: true,
     })
+    db.close()
+  })
+})
+
+describe('an I/O error while writing', () => {
+  it('a value whose blob file the file-size limit refuses fails with SledIoError, and close() still returns', () => {
+    const path = dbPath()
+    const script = `
+      const sled = require(${JSON.stringify(entry)})
+      const db = sled.open(process.argv[1])
+      let code
+      try { db.insert('big', Buffer.alloc(2 << 20, 1)) } catch (e) { code = e.code }
+      db.insert('small', 'after')
+      db.close()
+      console.log(JSON.stringify({ code }))
+    `
+    // Node ignores SIGXFSZ, so a write past `ulimit -f` fails with EFBIG; sled writes a value
+    // this large to a blob file of its own. Before the fix (crates/sled-patch), the failed
+    // blob left sled's log buffer reserved and close() waited for it forever.
+    const res = spawnSync('bash', ['-c', 'ulimit -f 1024 && exec "$0" -e "$1" -- "$2"', process.execPath, script, path], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    })
+    expect(res.signal).toBeNull()
+    expect(res.stderr).toBe('')
+    expect(JSON.parse(res.stdout)).toEqual({ code: 'SLED_IO' })
+    // the database opens again, without the refused value and with the later write
+    const db = sled.open(path)
+    expect(db.get('big')).toBeUndefined()
+    expect(db.get('small')?.toString()).toBe('after')
     db.close()
   })
 })

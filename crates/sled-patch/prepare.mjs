@@ -41,6 +41,24 @@ const EDITS = [
     replace: 'spawn_truncation(move || {\n            debug!("truncating file to length {}", at);',
   },
   { file: 'src/pagecache/segment.rs', append: TRUNCATION },
+  // A blob write that fails (say EFBIG) must still leave the IO buffer it reserved space in:
+  // returned early, its writer count never dropped, the buffer was never written, and every
+  // later flush (close, the exit flush) waited forever. The reservation is made and aborted.
+  {
+    file: 'src/pagecache/logger.rs',
+    find: '            self.iobufs.encapsulate(\n                item,\n                message_header,\n                destination,\n                blob_id,\n            )?;\n\n            M.log_reservation_success();\n',
+    replace: '            // edited by sled-node (crates/sled-patch): a failure aborts the reservation below\n            let encapsulated = self.iobufs.encapsulate(\n                item,\n                message_header,\n                destination,\n                blob_id,\n            );\n',
+  },
+  {
+    file: 'src/pagecache/logger.rs',
+    find: '            return Ok(Reservation {\n',
+    replace: '            let reservation = Reservation {\n',
+  },
+  {
+    file: 'src/pagecache/logger.rs',
+    find: '                header_len: usize::try_from(message_header.serialized_size())\n                    .unwrap(),\n            });\n',
+    replace: '                header_len: usize::try_from(message_header.serialized_size())\n                    .unwrap(),\n            };\n            if let Err(e) = encapsulated {\n                // marks the message canceled and leaves the buffer (also when removing\n                // the partial blob fails: the reservation is dropped unflushed then)\n                let _ = reservation.abort();\n                return Err(e);\n            }\n            M.log_reservation_success();\n            return Ok(reservation);\n',
+  },
   // A path dependency is linted like our own code (a registry crate's lints are capped):
   // sled's `deny` list fails on today's compiler, so its lints are allowed as for any
   // crate from the registry.
