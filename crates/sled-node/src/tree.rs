@@ -351,8 +351,9 @@ impl ObjectFinalize for NativeTree {
 // on the JS thread.
 
 /// The `getAsync` / `getManyAsync` / `insertAsync` / `removeAsync` / `applyAsync` calls
-/// of one tick, packed in one Buffer (`sled_core::batch::decode`, gets and batches allowed), run by one task of a task line
-/// (`task_line.rs`): the hop to another thread is paid once per tick, not once per call.
+/// of one tick, packed in one Buffer (`sled_core::batch::decode`, gets and batches
+/// allowed), or one large batch of its own (`Work::Batch`), run by one task of a task
+/// line (`task_line.rs`): the hop to another thread is paid once per tick, not per call.
 /// Each op is its own sled call, in order; writes go through the slot's write path, as
 /// `insert` / `remove` do. The outcome: the results packed as `getMany`'s (the value
 /// read, or the previous value) and, when op `i` failed, its error; the ops after `i`
