@@ -104,7 +104,7 @@ export function markdown(run, svgName) {
     '',
     reading(run),
     '',
-    'sled-native is sled called from Rust as a Rust user calls it (values borrowed as `IVec`s, no bytes copied); sled-native-copy copies every key and value it reads out with `to_vec()`, the least any binding must do. sled-native stays the headline baseline; the copy baseline runs only the workloads that read (writes are the same code in both). sled-native-mimalloc is sled-native with mimalloc as Rust\'s global allocator, the allocator sled-node\'s addon links: sled allocates on every call, so the ratio to it is the binding\'s own cost at equal allocators.',
+    'sled-native is sled called from Rust as a Rust user calls it (values borrowed as `IVec`s, no bytes copied); sled-native-copy copies every key and value it reads out with `to_vec()`, the least any binding must do. sled-native stays the headline baseline; the copy baseline runs only the workloads that read (writes are the same code in both). sled-native-mimalloc is sled-native with mimalloc as Rust\'s global allocator, the allocator sled-node\'s addon links (both with mimalloc\'s arena on transparent huge pages; sled-native with glibc\'s malloc has none): sled allocates on every call, so the ratio to it is the binding\'s own cost at equal allocators.',
     '',
     `## Targets, measured in this run: ${missed} of ${targets.length} missed${unmeasured ? `, ${unmeasured} not measured` : ''}`,
     '',

@@ -91,10 +91,10 @@ export function reading(run) {
     `Against the other embedded stores sled-node is faster in ${embeddedWins} of ${embedded.length} (workload, store) pairs of this run and slower in ${embedded.length - embeddedWins}.`,
     s.losses.length ? `Every loss, by workload (sled-node ÷ the other, below 1): ${lossList}.` : 'It loses no pair.',
     limit
-      ? `Against sled itself in Rust it reaches ${fmtRatio(limit[0])}–${fmtRatio(limit[1])} of its speed with this run's ${run.n.toLocaleString('en-US')} entries of ${run.valueSize}-byte values (both baselines with Rust's default allocator: borrowing and copying${sameAlloc && limit[1] > 1 ? '; above 1 only because of the allocator, see below' : ''}); larger values lower it, as each value read is copied out.`
+      ? `Against sled itself in Rust it reaches ${fmtRatio(limit[0])}–${fmtRatio(limit[1])} of its speed with this run's ${run.n.toLocaleString('en-US')} entries of ${run.valueSize}-byte values (both baselines with Rust's default allocator: borrowing and copying${sameAlloc && limit[1] > 1 ? '; above 1 only because of the allocator and its huge pages, see below' : ''}); larger values lower it, as each value read is copied out.`
       : '',
     sameAlloc
-      ? `sled-node's addon allocates with mimalloc, which makes sled itself faster than with Rust's default allocator: against sled in Rust with mimalloc too (sled-native-mimalloc), it reaches ${fmtRatio(sameAlloc[0])}–${fmtRatio(sameAlloc[1])}.`
+      ? `sled-node's addon allocates with mimalloc, its arena on transparent huge pages on Linux, which makes sled itself faster than with Rust's default allocator: against sled in Rust with mimalloc too (sled-native-mimalloc, whose arena mimalloc puts on huge pages by itself), it reaches ${fmtRatio(sameAlloc[0])}–${fmtRatio(sameAlloc[1])}.`
       : '',
     ipc ? `Against the IPC workarounds the ratio runs from ${fmtRatio(ipc[0])} to ${fmtRatio(ipc[1])}.` : '',
   ].filter(Boolean).join(' ')

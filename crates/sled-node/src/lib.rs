@@ -112,19 +112,8 @@
 //! Db handle → slot → (cursor | hub → queue → notify); tree_ops → backup gate;
 //! registry → sled's flush.
 
-/// Every allocation of Rust code in the addon — sled's pages, nodes and log buffers, and
-/// ours — comes from mimalloc instead of the C library's `malloc`. sled allocates on every
-/// call (a page's access record, a node it copies to change it), and in the 2-core test
-/// VM's 1,000,000-entry store mimalloc made the addon's in-order `insert` ~1.6×, random
-/// `insert` ~1.3× and random `get` ~1.07× as fast as with glibc's `malloc`. It also reuses
-/// sled's 512 KiB log segment buffers, which glibc mapped and unmapped afresh for each
-/// segment in a Node process (an allocator layer of ours kept two of them until then). It
-/// speeds up sled in Rust as much or more (bench/README.md: the `sled-native-mimalloc`
-/// baseline), so it is no gain over sled, only over the allocator.
-/// JS and Node keep their own allocator; a Buffer made from Rust memory is freed by Rust's
-/// (this one) when the GC collects it.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+// the global allocator, and the huge-page arena it is given at load: allocator.rs
+mod allocator;
 
 // napi-rs registers free `#[napi]` functions only in the cdylib build: under `cargo test`
 // they, and what only they use, look unused. The allowance is limited to the modules
