@@ -19,7 +19,7 @@ import {
   SledReportableBugError,
   SledUnsupportedError,
 } from 'sled-node'
-import { entry, runChild } from './helpers/child.js'
+import { entry, expectCleanExit, runChild } from './helpers/child.js'
 import { caught } from './helpers/caught.js'
 import { nextMessage, worker } from './helpers/workers.js'
 import { dbPath, tempDir } from './helpers/tmp.js'
@@ -190,8 +190,7 @@ describe('an I/O error while writing', () => {
       encoding: 'utf8',
       timeout: 60_000,
     })
-    expect(res.signal).toBeNull()
-    expect(res.stderr).toBe('')
+    expectCleanExit(res)
     expect(JSON.parse(res.stdout)).toEqual({ code: 'SLED_IO' })
     // the database opens again, without the refused value and with the later write
     const db = sled.open(path)

@@ -129,9 +129,7 @@ impl NativeTree {
     pub fn apply(&self, batch: &[u8]) -> Result<()> {
         guard("apply", || {
             let (batch, keys) = sled_core::batch::unpack(batch)?;
-            self.slot.with("apply", |tree| {
-                self.slot.write(tree, |r| r.apply(batch, &keys))
-            })
+            apply_unpacked(&self.slot, "apply", batch, &keys)
         })
     }
 
@@ -421,15 +419,19 @@ impl OpsTask {
         };
         let slot = &self.slot;
         let outcome = catch_panic("applyAsync", || {
-            slot.with("applyAsync", |tree| {
-                slot.write(tree, |r| r.apply(batch, &keys))
-            })
+            apply_unpacked(slot, "applyAsync", batch, &keys)
         });
         match outcome {
             Ok(()) => OpsOutcome(vec![None], None),
             Err(error) => OpsOutcome(Vec::new(), Some(error)),
         }
     }
+}
+
+/// Applies an unpacked batch writing `keys` atomically, through the slot's write path
+/// (which records pre-images for a running backup); `op` names the JS method in errors.
+fn apply_unpacked(slot: &Slot, op: &str, batch: sled::Batch, keys: &[Vec<u8>]) -> CoreResult<()> {
+    slot.with(op, |tree| slot.write(tree, |r| r.apply(batch, keys)))
 }
 
 /// Runs the packed ops `data` in order, up to the first that fails.
